@@ -1,0 +1,112 @@
+"""The one chat format: ``[CLS] u1 [SEP] u2 [SEP] ... un [SEP]``.
+
+Turns alternate patient (``user``) and doctor (``assistant``), starting with the patient. An optional ``system`` text
+is a first segment of its own. Roles are positional: nothing but order tells a question from an answer, exactly as in
+GPT2-chitchat. Training, chat, evaluation and serving all build ids with :func:`encode_turns`, and the tokenizer's
+``chat_template`` (:data:`CHAT_TEMPLATE`) renders the same layout, so ``apply_chat_template`` gives the training ids.
+"""
+
+from __future__ import annotations
+
+IGNORE_INDEX = -100
+LOSS_ON_CHOICES = ("answers", "all", "last_answer")
+ROLES = ("system", "user", "assistant")
+
+# Jinja, rendered by `tokenizer.apply_chat_template`. There is no generation prompt: after the patient's `[SEP]` the
+# model writes the doctor's reply and closes it with `[SEP]` (the eos token).
+CHAT_TEMPLATE = (
+    "{{- '[CLS]' -}}"
+    "{%- for message in messages -%}"
+    "{%- if message['role'] not in ['system', 'user', 'assistant'] -%}"
+    "{{- raise_exception('unknown role ' ~ message['role'] ~ '; expected system, user or assistant') -}}"
+    "{%- endif -%}"
+    "{{- message['content'] -}}{{- '[SEP]' -}}"
+    "{%- endfor -%}"
+)
+
+
+def _length(system_ids: list[int] | None, turn_ids: list[list[int]]) -> int:
+    """Number of ids `[CLS] (system [SEP]) t1 [SEP] ... tn [SEP]` takes."""
+    return 1 + (len(system_ids) + 1 if system_ids else 0) + sum(len(t) + 1 for t in turn_ids)
+
+
+def truncate_turns(
+    turn_ids: list[list[int]], max_length: int, system_ids: list[int] | None = None
+) -> tuple[list[int] | None, list[list[int]]]:
+    """Fit a dialogue into `max_length` ids, dropping the oldest turns first.
+
+    Whole (question, answer) pairs go first, so the kept turns still start with a patient turn. The last question and,
+    when the dialogue ends with a doctor turn, its answer are always kept. If they alone do not fit, the system text
+    goes, then the question loses its oldest ids (it keeps at most half the room when there is an answer) and the
+    answer its newest ones. Every kept turn still closes with `[SEP]`.
+
+    Args:
+        turn_ids: token ids of each turn, patient first, alternating. An odd count ends with a question (chat time).
+        max_length: the most ids the encoded dialogue may take, `[CLS]` and every `[SEP]` included.
+        system_ids: token ids of the system text, if any.
+
+    Returns:
+        `(system_ids, turn_ids)` that fit.
+    """
+    if max_length < 4:
+        raise ValueError(f"max_length must be at least 4 ([CLS] q [SEP] a [SEP]), got {max_length}")
+    keep_min = 2 if len(turn_ids) % 2 == 0 else 1
+    start, size = 0, _length(system_ids, turn_ids)
+    while size > max_length and len(turn_ids) - start > keep_min:
+        size -= len(turn_ids[start]) + len(turn_ids[start + 1]) + 2
+        start += 2
+    turns = list(turn_ids[start:])
+    if size > max_length and system_ids:
+        system_ids, size = None, size - len(system_ids) - 1
+    if size > max_length:
+        room = max_length - 1 - len(turns)  # ids left once [CLS] and the [SEP]s are placed
+        if len(turns) == 1:
+            turns = [turns[0][len(turns[0]) - room :]]
+        else:
+            question, answer = turns
+            answer_room = min(len(answer), room - min(len(question), room // 2))
+            question_room = room - answer_room
+            turns = [question[len(question) - question_room :], answer[:answer_room]]
+    return system_ids, turns
+
+
+def encode_turns(
+    turn_ids: list[list[int]],
+    *,
+    cls_id: int,
+    sep_id: int,
+    max_length: int,
+    loss_on: str = "answers",
+    system_ids: list[int] | None = None,
+) -> dict[str, list[int]]:
+    """Lay out one dialogue in the chat format, with labels.
+
+    Args:
+        turn_ids: token ids of each turn, patient first, alternating (see :func:`truncate_turns`).
+        cls_id: id of `[CLS]`, which opens the sequence.
+        sep_id: id of `[SEP]`, which closes every turn.
+        max_length: the most ids the sequence may take; older turns are dropped with :func:`truncate_turns`.
+        loss_on: which ids carry labels. `answers`: every doctor turn and its closing `[SEP]`; `all`: every id, as
+            GPT2-chitchat trained; `last_answer`: the final doctor turn and its `[SEP]`.
+        system_ids: token ids of the system text, if any; never trained on unless `loss_on="all"`.
+
+    Returns:
+        `{"input_ids": [...], "labels": [...]}`, the labels `-100` where no loss is taken.
+    """
+    if loss_on not in LOSS_ON_CHOICES:
+        raise ValueError(f"loss_on must be one of {LOSS_ON_CHOICES}, got {loss_on!r}")
+    system_ids, turns = truncate_turns(turn_ids, max_length, system_ids)
+    train_all = loss_on == "all"
+    input_ids, labels = [cls_id], [cls_id if train_all else IGNORE_INDEX]
+    if system_ids:
+        segment = [*system_ids, sep_id]
+        input_ids += segment
+        labels += segment if train_all else [IGNORE_INDEX] * len(segment)
+    last = len(turns) - 1
+    for i, ids in enumerate(turns):
+        segment = [*ids, sep_id]
+        is_answer = i % 2 == 1
+        trained = train_all or (is_answer and (loss_on == "answers" or i == last))
+        input_ids += segment
+        labels += segment if trained else [IGNORE_INDEX] * len(segment)
+    return {"input_ids": input_ids, "labels": labels}

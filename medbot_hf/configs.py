@@ -1,0 +1,144 @@
+"""Argument dataclasses and the YAML-aware parser shared by the recipes.
+
+Precedence is dataclass default < YAML (`--config`) < command line, and a YAML key that no dataclass knows is an
+error, as in TRL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+import yaml
+from transformers import HfArgumentParser, TrainingArguments
+
+from .chat_format import LOSS_ON_CHOICES
+from .corpus import CORPUS_FORMATS
+
+
+@dataclass
+class ModelArguments:
+    """Which model and tokenizer to start from."""
+
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={"help": "Pretrained GPT-2 (folder or hub id). Leave unset to train from a config."},
+    )
+    config_overrides: str | None = field(
+        default=None,
+        metadata={"help": "GPT2Config overrides when training from scratch, e.g. 'n_embd=128,n_layer=2,n_head=2'."},
+    )
+    tokenizer_name: str | None = field(
+        default=None,
+        metadata={"help": "Tokenizer folder, vocab.txt file or hub id. Default: the model's, else built from train."},
+    )
+    min_frequency: int = field(default=1, metadata={"help": "Built vocab: rarer characters become [UNK]."})
+    max_vocab_size: int | None = field(default=None, metadata={"help": "Built vocab: the most tokens to keep."})
+
+    def __post_init__(self):
+        if self.model_name_or_path and self.config_overrides:
+            raise ValueError("--config_overrides only applies when training from scratch (no --model_name_or_path)")
+        if self.min_frequency < 1:
+            raise ValueError(f"--min_frequency must be at least 1, got {self.min_frequency}")
+
+
+@dataclass
+class DataArguments:
+    """Which corpus to read and how to turn it into training sequences."""
+
+    train_file: str | None = field(default=None, metadata={"help": "Training corpus: .txt, .jsonl/.json or .csv."})
+    validation_file: str | None = field(default=None, metadata={"help": "Validation corpus, same formats."})
+    dataset_name: str | None = field(default=None, metadata={"help": "A hub dataset instead of train_file."})
+    dataset_config_name: str | None = field(default=None, metadata={"help": "The hub dataset's configuration."})
+    corpus_format: str = field(
+        default="auto", metadata={"help": "How to read the files.", "choices": list(CORPUS_FORMATS)}
+    )
+    question_column: str = field(default="question", metadata={"help": "Question column in QA data."})
+    answer_column: str = field(default="answer", metadata={"help": "Answer column in QA data."})
+    messages_column: str = field(default="messages", metadata={"help": "Message-list column in messages data."})
+    validation_split_percentage: float = field(
+        default=5.0, metadata={"help": "Share of train held out when there is no validation_file (at least 1)."}
+    )
+    max_seq_length: int = field(default=256, metadata={"help": "Most tokens per sequence; oldest turns go first."})
+    loss_on: str = field(
+        default="answers", metadata={"help": "Which tokens carry labels.", "choices": list(LOSS_ON_CHOICES)}
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Keep only this many train dialogues."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Keep only this many eval dialogues."})
+    preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
+    cache_dir: str | None = field(
+        default=None, metadata={"help": "Where tokenized corpora are cached (default: ~/.cache/medbot_hf)."}
+    )
+    overwrite_cache: bool = field(default=False, metadata={"help": "Tokenize again even if a cache exists."})
+    validate_only: bool = field(default=False, metadata={"help": "Check the corpus, print its stats and stop."})
+
+    def __post_init__(self):
+        if not (self.train_file or self.dataset_name):
+            raise ValueError("give --train_file or --dataset_name")
+        if self.train_file and self.dataset_name:
+            raise ValueError("give --train_file or --dataset_name, not both")
+        if not 0 < self.validation_split_percentage < 100:
+            pct = self.validation_split_percentage
+            raise ValueError(f"--validation_split_percentage must be in (0, 100), got {pct}")
+        if self.max_seq_length < 4:
+            raise ValueError(f"--max_seq_length must be at least 4, got {self.max_seq_length}")
+
+
+@dataclass
+class GenerationArguments:
+    """Sampling defaults stored in the saved `generation_config` (chat and serving read them from there)."""
+
+    max_new_tokens: int = field(default=64, metadata={"help": "Most tokens in one reply."})
+    do_sample: bool = field(default=True, metadata={"help": "Sample (True) or decode greedily (False)."})
+    temperature: float = field(default=0.7, metadata={"help": "Softmax temperature."})
+    top_k: int = field(default=8, metadata={"help": "Keep the k likeliest tokens (the ancestor used 8)."})
+    top_p: float = field(default=0.9, metadata={"help": "Nucleus sampling mass."})
+    repetition_penalty: float = field(default=1.2, metadata={"help": "HF's penalty, correct for negative logits."})
+    no_repeat_ngram_size: int = field(default=0, metadata={"help": "Forbid repeating n-grams of this size."})
+
+
+def _yaml_defaults(path: str, known: set[str]) -> dict:
+    if not os.path.isfile(path):
+        raise SystemExit(f"error: --config {path}: no such file")
+    with open(path, encoding="utf-8") as f:
+        values = yaml.safe_load(f) or {}
+    if not isinstance(values, dict):
+        raise SystemExit(f"error: --config {path}: expected a mapping of argument names to values")
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SystemExit(f"error: --config {path}: unknown key(s) {', '.join(unknown)}")
+    return values
+
+
+def parse_args(dataclass_types: tuple, argv: list[str] | None = None) -> tuple:
+    """Parse `argv` into `dataclass_types`, reading defaults from an optional `--config file.yaml`.
+
+    Args:
+        dataclass_types: the dataclasses to fill, e.g. `(ModelArguments, DataArguments, TrainingArguments)`.
+        argv: the command line without the program name; `sys.argv[1:]` when None.
+
+    Returns:
+        One instance per dataclass, in order. Bad values exit with an argparse-style message, never a traceback.
+    """
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    known_args, rest = pre.parse_known_args(argv)
+    parser = HfArgumentParser(dataclass_types)
+    parser.add_argument("--config", help="YAML recipe; command-line flags override its values")
+    if known_args.config:
+        fields = {f.name for dtype in dataclass_types for f in dataclasses.fields(dtype) if f.init}
+        values = _yaml_defaults(known_args.config, fields)
+        parser.set_defaults(**values)
+        for action in parser._actions:
+            if action.dest in values:
+                action.required = False
+    try:
+        *outputs, _ = parser.parse_args_into_dataclasses(args=rest, look_for_args_file=False)
+    except ValueError as e:  # __post_init__ checks name the flags
+        parser.error(str(e))
+    return tuple(outputs)
+
+
+FINETUNE_ARGS = (ModelArguments, DataArguments, GenerationArguments, TrainingArguments)

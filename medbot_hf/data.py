@@ -1,0 +1,202 @@
+"""From corpus files to tokenized, cached `datasets` splits, and the collator.
+
+`get_raw_datasets` reads, validates and splits the corpus into a `DatasetDict` with one `messages` row per dialogue;
+`get_dataset` turns that into `input_ids`/`labels`/`length` with the one chat format and caches the result on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+
+import numpy as np
+from datasets import Dataset, DatasetDict, load_from_disk
+from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
+
+from .chat_format import IGNORE_INDEX, _length, encode_turns
+from .corpus import CorpusError, ParsedCorpus, convert_messages, qa_messages, read_corpus
+
+logger = logging.getLogger(__name__)
+CACHE_VERSION = 1  # bump when the tokenized layout changes
+
+
+def corpus_stats(parsed: ParsedCorpus) -> dict:
+    """Counts and length percentiles (in characters) of a parsed corpus, plus what was dropped."""
+    chars = np.array([sum(len(m["content"]) for m in d) for d in parsed.dialogues])
+    turns = np.array([sum(m["role"] != "system" for m in d) for d in parsed.dialogues])
+    p50, p90, p99 = (int(np.percentile(chars, q)) for q in (50, 90, 99))
+    return {
+        "dialogues": len(parsed.dialogues),
+        "turns": int(turns.sum()),
+        "qa_pairs": int(turns.sum()) // 2,
+        "multi_turn_dialogues": int((turns > 2).sum()),
+        "characters": int(chars.sum()),
+        "dialogue_chars_p50": p50, "dialogue_chars_p90": p90, "dialogue_chars_p99": p99,
+        "dialogue_chars_max": int(chars.max()),
+        "dropped": dict(sorted(parsed.dropped.items())),
+    }  # fmt: skip
+
+
+def read_hub_corpus(data_args) -> dict[str, ParsedCorpus]:
+    """Read a hub dataset's splits. Offline, or when it is missing, a :class:`CorpusError` says so within seconds."""
+    from datasets import load_dataset
+
+    name = data_args.dataset_name
+    try:
+        splits = load_dataset(name, data_args.dataset_config_name)
+    except Exception as e:  # the hub client raises many types; all mean "cannot get it"
+        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
+        hint = "HF_HUB_OFFLINE is set and it is not cached" if offline else "is the name right and the hub reachable?"
+        reason = f"{type(e).__name__}: {str(e)[:300]}"
+        raise CorpusError(f"dataset {name!r}: could not load it ({reason}); {hint}") from None
+    parsed = {}
+    for split, ds in splits.items():
+        corpus = ParsedCorpus()
+        for i, record in enumerate(ds, start=1):
+            where = f"{name}[{split}] row {i}"
+            if data_args.messages_column in record:
+                messages = convert_messages(where, record[data_args.messages_column], data_args.messages_column)
+            else:
+                messages = qa_messages(where, record, data_args.question_column, data_args.answer_column)
+            corpus.add(messages, i)
+        parsed[split] = corpus
+    return parsed
+
+
+def _read(path: str, data_args) -> ParsedCorpus:
+    return read_corpus(
+        path, data_args.corpus_format, data_args.question_column, data_args.answer_column, data_args.messages_column
+    )
+
+
+def _to_dataset(parsed: ParsedCorpus) -> Dataset:
+    return Dataset.from_dict({"messages": parsed.dialogues, "line": parsed.lines})
+
+
+def validation_size(n_dialogues: int, percentage: float) -> int:
+    """Dialogues to hold out: `percentage` of the corpus, at least 1, and never all but none of it."""
+    if n_dialogues < 2:
+        raise CorpusError(f"only {n_dialogues} dialogue: at least 2 are needed to hold one out for validation")
+    return min(max(1, math.ceil(n_dialogues * percentage / 100)), n_dialogues - 1)
+
+
+def get_raw_datasets(data_args, seed: int = 42) -> tuple[DatasetDict, dict]:
+    """Read the train (and validation) corpus into a `DatasetDict` of `messages` rows, with their stats.
+
+    Without a validation file (or hub split), `validation_split_percentage` of train is held out, shuffled by `seed`.
+    """
+    if data_args.dataset_name:
+        hub = read_hub_corpus(data_args)
+        train = hub["train"]
+        validation = hub.get("validation") or hub.get("test")
+    else:
+        train = _read(data_args.train_file, data_args)
+        validation = _read(data_args.validation_file, data_args) if data_args.validation_file else None
+    stats = {"train": corpus_stats(train)}
+    raw = DatasetDict(train=_to_dataset(train))
+    if validation is not None:
+        stats["validation"] = corpus_stats(validation)
+        raw["validation"] = _to_dataset(validation)
+    else:
+        n_val = validation_size(len(train.dialogues), data_args.validation_split_percentage)
+        split = raw["train"].train_test_split(test_size=n_val, seed=seed)
+        raw = DatasetDict(train=split["train"], validation=split["test"])
+        stats["validation"] = {"held_out_from_train": n_val}
+    if data_args.max_train_samples is not None:
+        raw["train"] = raw["train"].select(range(min(data_args.max_train_samples, len(raw["train"]))))
+    if data_args.max_eval_samples is not None:
+        raw["validation"] = raw["validation"].select(range(min(data_args.max_eval_samples, len(raw["validation"]))))
+    return raw, stats
+
+
+def iter_texts(dataset: Dataset):
+    """Every utterance of a `messages` dataset, for building a vocab."""
+    for messages in dataset["messages"]:
+        for message in messages:
+            yield message["content"]
+
+
+def tokenize_batch(batch: dict, tokenizer: PreTrainedTokenizerBase, max_seq_length: int, loss_on: str) -> dict:
+    """`datasets.map` function: `messages` -> `input_ids`, `labels`, `length`, `truncated`."""
+    flat = [m["content"] for messages in batch["messages"] for m in messages]
+    ids = tokenizer(flat, add_special_tokens=False)["input_ids"]
+    out = {"input_ids": [], "labels": [], "length": [], "truncated": []}
+    start = 0
+    for messages in batch["messages"]:
+        segments, start = ids[start : start + len(messages)], start + len(messages)
+        system = segments[0] if messages[0]["role"] == "system" else None
+        turns = segments[1:] if system is not None else segments
+        encoded = encode_turns(
+            turns, cls_id=tokenizer.cls_token_id, sep_id=tokenizer.sep_token_id,
+            max_length=max_seq_length, loss_on=loss_on, system_ids=system,
+        )  # fmt: skip
+        out["input_ids"].append(encoded["input_ids"])
+        out["labels"].append(encoded["labels"])
+        out["length"].append(len(encoded["input_ids"]))
+        out["truncated"].append(_length(system, turns) > max_seq_length)
+    return out
+
+
+def _cache_key(data_args, tokenizer: PreTrainedTokenizerBase, raw: DatasetDict) -> str:
+    """Hash of what the tokenized splits depend on: the splits' content fingerprints, settings and the tokenizer."""
+    settings = {k: getattr(data_args, k) for k in ("max_seq_length", "loss_on")}
+    h = hashlib.sha256(json.dumps([CACHE_VERSION, settings], sort_keys=True).encode())
+    h.update(tokenizer.backend_tokenizer.to_str().encode())
+    for split in sorted(raw):
+        h.update(f"{split}:{raw[split]._fingerprint}".encode())
+    return h.hexdigest()[:24]
+
+
+def tokenize_datasets(raw: DatasetDict, tokenizer: PreTrainedTokenizerBase, data_args) -> tuple[DatasetDict, dict]:
+    """Tokenize every split with the chat format, batched, and report token stats."""
+    tokenized = raw.map(
+        tokenize_batch,
+        batched=True,
+        num_proc=data_args.preprocessing_num_workers,
+        remove_columns=["messages", "line"],
+        fn_kwargs={"tokenizer": tokenizer, "max_seq_length": data_args.max_seq_length, "loss_on": data_args.loss_on},
+        desc="Tokenizing dialogues",
+    )
+    stats = {}
+    for split, ds in tokenized.items():
+        lengths = np.asarray(ds["length"])
+        stats[split] = {
+            "sequences": len(ds),
+            "tokens": int(lengths.sum()),
+            "tokens_p50": int(np.percentile(lengths, 50)), "tokens_p90": int(np.percentile(lengths, 90)),
+            "tokens_max": int(lengths.max()),
+            "truncated": int(np.asarray(ds["truncated"]).sum()),
+        }  # fmt: skip
+    return tokenized.remove_columns("truncated"), stats
+
+
+def get_dataset(raw: DatasetDict, tokenizer: PreTrainedTokenizerBase, data_args) -> tuple[DatasetDict, dict]:
+    """Tokenized splits, from the on-disk cache when the same corpus, settings and tokenizer were seen before.
+
+    The cache is written to a temporary folder and renamed into place, so an interrupted write is never read.
+    """
+    cache_root = data_args.cache_dir or os.path.join(os.path.expanduser("~"), ".cache", "medbot_hf")
+    path = os.path.join(cache_root, "tokenized-" + _cache_key(data_args, tokenizer, raw))
+    if os.path.isdir(path) and not data_args.overwrite_cache:
+        logger.info("Loading tokenized corpus from cache %s", path)
+        with open(os.path.join(path, "medbot_stats.json"), encoding="utf-8") as f:
+            return load_from_disk(path), json.load(f)
+    tokenized, stats = tokenize_datasets(raw, tokenizer, data_args)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    tokenized.save_to_disk(tmp)
+    with open(os.path.join(tmp, "medbot_stats.json"), "w", encoding="utf-8") as f:
+        json.dump(stats, f)
+    shutil.rmtree(path, ignore_errors=True)
+    os.replace(tmp, path)
+    return load_from_disk(path), stats
+
+
+def get_collator(tokenizer: PreTrainedTokenizerBase, pad_to_multiple_of: int | None = None) -> DataCollatorForSeq2Seq:
+    """Right-pads `input_ids` with `[PAD]` (0), `labels` with -100, and adds the `attention_mask`."""
+    return DataCollatorForSeq2Seq(
+        tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX, pad_to_multiple_of=pad_to_multiple_of
+    )

@@ -1,0 +1,140 @@
+"""Tokenizer and model builders: `get_tokenizer`, `build_tokenizer`, `get_model`.
+
+Every tokenizer, built or loaded, ends up as a `PreTrainedTokenizerFast` that emits no `token_type_ids` (GPT-2 would
+add them to the embeddings), adds no special tokens of its own (the chat format places `[CLS]`/`[SEP]`), decodes
+Chinese without spaces, and carries the chat template. Those properties survive `save_pretrained` and reload with
+stock `AutoTokenizer`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterable
+
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+from transformers import AutoModelForCausalLM, AutoTokenizer, BertTokenizer, GPT2Config, PreTrainedTokenizerFast
+
+from .chat_format import CHAT_TEMPLATE
+
+logger = logging.getLogger(__name__)
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # ids 0..4 in a built vocab; [PAD]=0 as the ancestor
+# Printable ASCII (space included) is always in a built vocab, whatever its frequency, so drug names, units and lab
+# values never turn into [UNK]. Each character, Latin letters and digits too, is one token; case is kept.
+ALWAYS_IN_VOCAB = tuple(chr(c) for c in range(0x20, 0x7F))
+# A loaded WordPiece vocab separates every token with a space on decode; drop the spaces that touch non-ASCII text.
+_CJK_SPACE = Regex(r"(?<=[^\x00-\x7F]) | (?=[^\x00-\x7F])")
+
+
+def _wrap(backend: Tokenizer, max_length: int | None = None) -> PreTrainedTokenizerFast:
+    """Wrap a `tokenizers.Tokenizer` with our special tokens, input names and chat template."""
+    missing = [t for t in SPECIAL_TOKENS[:4] if backend.token_to_id(t) is None]
+    if missing:
+        raise ValueError(f"the tokenizer's vocab has no {', '.join(missing)}; a BERT-style vocab is required")
+    backend.post_processor = processors.TemplateProcessing(single="$A", pair="$A $B")  # the chat format adds specials
+    kwargs = {"model_max_length": max_length} if max_length else {}
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        model_input_names=["input_ids", "attention_mask"],
+        bos_token="[CLS]", eos_token="[SEP]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]",
+        unk_token="[UNK]", mask_token="[MASK]" if backend.token_to_id("[MASK]") is not None else None,
+        chat_template=CHAT_TEMPLATE, padding_side="right", **kwargs,
+    )  # fmt: skip
+
+
+def build_tokenizer(
+    texts: Iterable[str], min_frequency: int = 1, max_vocab_size: int | None = None
+) -> PreTrainedTokenizerFast:
+    """Build a character vocab from a corpus, BERT-style: `[PAD]`=0, `[UNK]`, `[CLS]`, `[SEP]`, `[MASK]`, then chars.
+
+    Whitespace runs become one space and ends are stripped (on each turn); every other character is its own token.
+    Characters are ordered by frequency (ties by code point), so the vocab is the same for the same corpus.
+
+    Args:
+        texts: every utterance of the training corpus.
+        min_frequency: characters seen fewer times become `[UNK]` (printable ASCII is always kept).
+        max_vocab_size: cap on the vocab, special tokens included; the rarest characters go first.
+
+    Returns:
+        The tokenizer, with the chat template.
+    """
+    counts: Counter = Counter()
+    for text in texts:
+        counts.update(text)
+    chars = [c for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_frequency]
+    chars = [c for c in chars if not c.isspace() and c.isprintable() and c not in ALWAYS_IN_VOCAB]
+    vocab = list(SPECIAL_TOKENS) + list(ALWAYS_IN_VOCAB) + chars
+    if max_vocab_size is not None:
+        if max_vocab_size < len(SPECIAL_TOKENS) + len(ALWAYS_IN_VOCAB):
+            raise ValueError(f"max_vocab_size={max_vocab_size} leaves no room beyond the specials and printable ASCII")
+        vocab = vocab[:max_vocab_size]
+    backend = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
+    backend.normalizer = normalizers.Sequence([normalizers.Replace(Regex(r"\s+"), " "), normalizers.Strip()])
+    backend.pre_tokenizer = pre_tokenizers.Split(Regex(r"."), behavior="isolated")
+    backend.decoder = decoders.Fuse()
+    backend.add_special_tokens(list(SPECIAL_TOKENS))
+    logger.info("Built a %d-token character vocab from %d distinct characters", len(vocab), len(counts))
+    return _wrap(backend)
+
+
+def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerFast:
+    """Load a tokenizer from a saved folder, a folder or file holding only `vocab.txt`, or a hub id."""
+    if os.path.isfile(name_or_path) or (
+        os.path.isdir(name_or_path)
+        and os.path.exists(os.path.join(name_or_path, "vocab.txt"))
+        and not os.path.exists(os.path.join(name_or_path, "tokenizer.json"))
+    ):
+        vocab = name_or_path if os.path.isfile(name_or_path) else os.path.join(name_or_path, "vocab.txt")
+        backend = BertTokenizer(vocab=vocab).backend_tokenizer  # not `vocab_file=`: transformers 5 ignores it
+    else:
+        backend = AutoTokenizer.from_pretrained(name_or_path).backend_tokenizer
+    if isinstance(backend.decoder, decoders.WordPiece):  # a BERT vocab; ours (saved earlier) keeps its decoder
+        backend.decoder = decoders.Sequence([decoders.WordPiece(), decoders.Fuse(), decoders.Replace(_CJK_SPACE, "")])
+    return _wrap(backend)
+
+
+def get_tokenizer(model_args, texts: Iterable[str] | None = None) -> PreTrainedTokenizerFast:
+    """The tokenizer a run asks for: `tokenizer_name`, else the pretrained model's, else one built from `texts`."""
+    name = model_args.tokenizer_name or model_args.model_name_or_path
+    if name:
+        return load_tokenizer(name)
+    if texts is None:
+        raise ValueError("no tokenizer_name or model_name_or_path: the training texts are needed to build a vocab")
+    return build_tokenizer(texts, model_args.min_frequency, model_args.max_vocab_size)
+
+
+def get_model(model_args, tokenizer: PreTrainedTokenizerFast, max_seq_length: int):
+    """A GPT-2 LM, pretrained (`model_name_or_path`) or fresh from `GPT2Config` + `config_overrides`.
+
+    The embeddings are resized to the tokenizer, and the config carries `bos=[CLS]`, `eos=[SEP]`, `pad=[PAD]`.
+    """
+    special = {
+        "bos_token_id": tokenizer.cls_token_id,
+        "eos_token_id": tokenizer.sep_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    if model_args.model_name_or_path:
+        model = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path)
+        if model.config.model_type != "gpt2":
+            raise ValueError(f"{model_args.model_name_or_path} is a {model.config.model_type!r} model; GPT-2 expected")
+        if model.config.vocab_size < len(tokenizer):
+            logger.warning("Resizing embeddings %d -> %d for the tokenizer", model.config.vocab_size, len(tokenizer))
+            model.resize_token_embeddings(len(tokenizer))
+        model.config.update(special)
+    else:
+        config = GPT2Config(vocab_size=len(tokenizer), **special)
+        if model_args.config_overrides:
+            config.update_from_string(model_args.config_overrides)
+        if config.vocab_size != len(tokenizer):
+            raise ValueError(f"config_overrides: vocab_size={config.vocab_size}, tokenizer has {len(tokenizer)}")
+        model = AutoModelForCausalLM.from_config(config)
+    if model.config.n_positions < max_seq_length:
+        raise ValueError(
+            f"max_seq_length={max_seq_length} exceeds the model's n_positions={model.config.n_positions}; "
+            "lower max_seq_length or raise n_positions in config_overrides"
+        )
+    n_params = sum(p.numel() for p in model.parameters())
+    logger.info("GPT-2: %.2fM params, %d layers, %d dim", n_params / 1e6, model.config.n_layer, model.config.n_embd)
+    return model

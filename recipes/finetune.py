@@ -1,0 +1,80 @@
+"""Fine-tune GPT-2 on a dialogue corpus with the HF Trainer.
+
+    accelerate launch --config_file accelerate_configs/cpu.yaml recipes/finetune.py \
+        --config recipes/sample/config_smoke.yaml [--any_field value ...]
+
+`python recipes/finetune.py --config ...` works too. Flags override the YAML; see `--help` for every field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+
+from transformers import Trainer, set_seed
+
+from medbot_hf.configs import FINETUNE_ARGS, parse_args
+from medbot_hf.corpus import CorpusError
+from medbot_hf.data import get_collator, get_raw_datasets
+from medbot_hf.generation import generate_reply
+from medbot_hf.training import (
+    build_generation_config,
+    compute_metrics,
+    finish_output_dir,
+    prepare,
+    preprocess_logits_for_metrics,
+    resolve_resume,
+    setup_logging,
+)
+
+logger = logging.getLogger("medbot_hf.finetune")
+
+
+def main(model_args, data_args, gen_args, training_args) -> dict:
+    setup_logging(training_args)
+    if data_args.validate_only:
+        _, stats = get_raw_datasets(data_args, seed=training_args.seed)
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        return stats
+    set_seed(training_args.seed)
+    checkpoint = resolve_resume(training_args)
+    tokenizer, raw, tokenized, model = prepare(model_args, data_args, training_args, resume_from=checkpoint)
+    model.generation_config = build_generation_config(tokenizer, gen_args)
+
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=tokenized["train"],
+        eval_dataset=tokenized["validation"],
+        processing_class=tokenizer,
+        data_collator=get_collator(tokenizer),
+        compute_metrics=compute_metrics,
+        preprocess_logits_for_metrics=preprocess_logits_for_metrics,
+    )
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model()  # on every rank: the library synchronises inside
+    trainer.save_metrics("train", train_result.metrics)
+    eval_metrics = trainer.evaluate()
+    eval_metrics["perplexity"] = math.exp(min(eval_metrics["eval_loss"], 50.0))  # as run_clm reports it
+    trainer.save_metrics("eval", eval_metrics)  # also merged into all_results.json
+    metrics = {**train_result.metrics, **eval_metrics}
+    if trainer.is_world_process_zero():
+        trainer.save_state()
+        finish_output_dir(tokenizer, training_args.output_dir, trainer.state.log_history)
+        for dialogue in raw["validation"]["messages"][:2]:  # show what the model learned
+            messages = dialogue[: 2 if dialogue[0]["role"] == "system" else 1]
+            reply = generate_reply(
+                trainer.model, tokenizer, messages, data_args.max_seq_length, seed=training_args.seed
+            )
+            print(f"\n患者: {messages[-1]['content']}\n医生 (model): {reply}")
+    return metrics
+
+
+if __name__ == "__main__":
+    args = parse_args(FINETUNE_ARGS)
+    try:
+        main(*args)
+    except (CorpusError, ValueError) as e:
+        sys.exit(f"error: {e}")
