@@ -11,6 +11,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
+import torch
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
@@ -101,14 +102,14 @@ class GenerationArguments:
 
 def _yaml_defaults(path: str, known: set[str]) -> dict:
     if not os.path.isfile(path):
-        raise SystemExit(f"error: --config {path}: no such file")
+        raise ValueError(f"--config {path}: no such file")
     with open(path, encoding="utf-8") as f:
         values = yaml.safe_load(f) or {}
     if not isinstance(values, dict):
-        raise SystemExit(f"error: --config {path}: expected a mapping of argument names to values")
+        raise ValueError(f"--config {path}: expected a mapping of argument names to values")
     unknown = sorted(set(values) - known)
     if unknown:
-        raise SystemExit(f"error: --config {path}: unknown key(s) {', '.join(unknown)}")
+        raise ValueError(f"--config {path}: unknown key(s) {', '.join(unknown)}")
     return values
 
 
@@ -122,6 +123,8 @@ def parse_args(dataclass_types: tuple, argv: list[str] | None = None) -> tuple:
     Returns:
         One instance per dataclass, in order. Bad values exit with an argparse-style message, never a traceback.
     """
+    if not torch.cuda.is_available():  # else DDP ranks on a CPU-only box each run alone (see accelerate_configs/)
+        os.environ.setdefault("ACCELERATE_USE_CPU", "1")
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config")
     known_args, rest = pre.parse_known_args(argv)
@@ -129,7 +132,10 @@ def parse_args(dataclass_types: tuple, argv: list[str] | None = None) -> tuple:
     parser.add_argument("--config", help="YAML recipe; command-line flags override its values")
     if known_args.config:
         fields = {f.name for dtype in dataclass_types for f in dataclasses.fields(dtype) if f.init}
-        values = _yaml_defaults(known_args.config, fields)
+        try:
+            values = _yaml_defaults(known_args.config, fields)
+        except (ValueError, yaml.YAMLError) as e:
+            parser.error(str(e))
         parser.set_defaults(**values)
         for action in parser._actions:
             if action.dest in values:

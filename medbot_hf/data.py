@@ -19,6 +19,7 @@ from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
 
 from .chat_format import IGNORE_INDEX, _length, encode_turns
 from .corpus import CorpusError, ParsedCorpus, convert_messages, qa_messages, read_corpus
+from .hub import ensure_hub_reachable_or_offline
 
 logger = logging.getLogger(__name__)
 CACHE_VERSION = 1  # bump when the tokenized layout changes
@@ -46,11 +47,11 @@ def read_hub_corpus(data_args) -> dict[str, ParsedCorpus]:
     from datasets import load_dataset
 
     name = data_args.dataset_name
+    online = ensure_hub_reachable_or_offline()
     try:
         splits = load_dataset(name, data_args.dataset_config_name)
     except Exception as e:  # the hub client raises many types; all mean "cannot get it"
-        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
-        hint = "HF_HUB_OFFLINE is set and it is not cached" if offline else "is the name right and the hub reachable?"
+        hint = "is the name right?" if online else "offline, and it is not in the local cache"
         reason = f"{type(e).__name__}: {str(e)[:300]}"
         raise CorpusError(f"dataset {name!r}: could not load it ({reason}); {hint}") from None
     parsed = {}

@@ -17,6 +17,7 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 from transformers import AutoModelForCausalLM, AutoTokenizer, BertTokenizer, GPT2Config, PreTrainedTokenizerFast
 
 from .chat_format import CHAT_TEMPLATE
+from .hub import ensure_hub_reachable_or_offline
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerFast:
         vocab = name_or_path if os.path.isfile(name_or_path) else os.path.join(name_or_path, "vocab.txt")
         backend = BertTokenizer(vocab=vocab).backend_tokenizer  # not `vocab_file=`: transformers 5 ignores it
     else:
+        if not os.path.isdir(name_or_path):
+            ensure_hub_reachable_or_offline()
         backend = AutoTokenizer.from_pretrained(name_or_path).backend_tokenizer
     if isinstance(backend.decoder, decoders.WordPiece):  # a BERT vocab; ours (saved earlier) keeps its decoder
         backend.decoder = decoders.Sequence([decoders.WordPiece(), decoders.Fuse(), decoders.Replace(_CJK_SPACE, "")])
@@ -116,6 +119,8 @@ def get_model(model_args, tokenizer: PreTrainedTokenizerFast, max_seq_length: in
         "pad_token_id": tokenizer.pad_token_id,
     }
     if model_args.model_name_or_path:
+        if not os.path.isdir(model_args.model_name_or_path):
+            ensure_hub_reachable_or_offline()
         model = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path)
         if model.config.model_type != "gpt2":
             raise ValueError(f"{model_args.model_name_or_path} is a {model.config.model_type!r} model; GPT-2 expected")

@@ -76,5 +76,5 @@ if __name__ == "__main__":
     args = parse_args(FINETUNE_ARGS)
     try:
         main(*args)
-    except (CorpusError, ValueError) as e:
+    except (CorpusError, ValueError, OSError) as e:  # bad input: one clear line, no traceback
         sys.exit(f"error: {e}")

@@ -1,0 +1,54 @@
+import glob
+
+import pytest
+from accelerate.commands.config.config_args import load_config_from_file
+from conftest import ROOT
+
+from medbot_hf.configs import FINETUNE_ARGS, parse_args
+
+
+def write_yaml(tmp_path, text):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_precedence_default_yaml_cli(tmp_path):
+    config = write_yaml(tmp_path, "train_file: a.txt\noutput_dir: out\nlearning_rate: 0.01\nmax_seq_length: 99\n")
+    model, data, gen, train = parse_args(FINETUNE_ARGS, ["--config", config, "--learning_rate", "0.5"])
+    assert train.learning_rate == 0.5  # CLI beats YAML
+    assert data.max_seq_length == 99 and data.train_file == "a.txt"  # YAML beats default
+    assert data.loss_on == "answers" and gen.top_k == 8  # defaults
+    assert model.model_name_or_path is None and train.output_dir == "out"
+
+
+def test_unknown_yaml_key_is_an_error(tmp_path, capsys):
+    config = write_yaml(tmp_path, "train_file: a.txt\nlearning_rat: 0.01\n")
+    with pytest.raises(SystemExit):
+        parse_args(FINETUNE_ARGS, ["--config", config])
+    assert "unknown key(s) learning_rat" in capsys.readouterr().err
+
+
+def test_cross_field_checks_name_the_flags(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(FINETUNE_ARGS, ["--output_dir", "x"])
+    assert "give --train_file or --dataset_name" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args(FINETUNE_ARGS, ["--train_file", "a", "--loss_on", "doctor"])
+    assert "invalid choice: 'doctor'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(str(ROOT / "recipes" / "*" / "config_*.yaml"))))
+def test_every_recipe_parses(path):
+    args = ["--config", path] + ([] if "sample" in path else ["--train_file", "t.txt"])
+    args += ["--bf16", "false"] if "gpu" in path or "uer" in path else []  # bf16 needs a GPU to parse
+    model, data, gen, train = parse_args(FINETUNE_ARGS, args)
+    assert train.output_dir.startswith("outputs/") and data.max_seq_length > 0
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(str(ROOT / "accelerate_configs" / "*.yaml"))))
+def test_every_accelerate_config_loads(path):
+    config = load_config_from_file(path)
+    assert config.num_processes >= 1 and config.distributed_type is not None
+    if "cpu" in path:
+        assert config.use_cpu and config.mixed_precision == "no"

@@ -1,0 +1,91 @@
+import json
+import logging
+import shutil
+
+import pytest
+import torch
+from conftest import load_recipe, tiny_run_args
+from safetensors.torch import load_file
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from medbot_hf.configs import FINETUNE_ARGS, parse_args
+from medbot_hf.training import checkpoint_is_complete, find_resume_checkpoint
+
+finetune = load_recipe("finetune")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One 50-step run on the sample corpus, shared by the tests below."""
+    tmp_path = tmp_path_factory.mktemp("run")
+    metrics = finetune.main(*parse_args(FINETUNE_ARGS, tiny_run_args(tmp_path)))
+    return tmp_path / "out", metrics
+
+
+def test_eval_loss_falls_and_metrics_are_saved(trained):
+    out, metrics = trained
+    state = json.loads((out / "trainer_state.json").read_text())
+    evals = [e for e in state["log_history"] if "eval_loss" in e]
+    assert [e["step"] for e in evals] == [0, 25, 50, 50]  # periodic, then the final evaluate()
+    assert evals[-1]["eval_loss"] < evals[0]["eval_loss"] - 1.0  # from ~ln(vocab) down by more than a nat
+    assert 0 < evals[-1]["eval_token_accuracy"] <= 1 and evals[-1]["eval_perplexity"] > 1
+    assert [e["step"] for e in state["log_history"] if "loss" in e][:2] == [5, 10]
+    for name in ("train_results.json", "eval_results.json", "all_results.json"):
+        assert (out / name).exists()
+    assert json.loads((out / "eval_results.json").read_text())["perplexity"] == pytest.approx(metrics["perplexity"])
+    assert (out / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_parameters_changed(trained, tiny_model):
+    out, _ = trained
+    weights = load_file(out / "model.safetensors")
+    assert weights["transformer.h.0.attn.c_attn.weight"].shape == (32, 96)
+    assert torch.isfinite(weights["transformer.wte.weight"]).all()
+
+
+def test_saved_folder_loads_with_stock_transformers(trained):
+    out, _ = trained
+    names = {p.name for p in out.iterdir()}
+    assert {"model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "vocab.txt"} <= names
+    assert {"tokenizer_config.json", "chat_template.jinja"} <= names and not (names & {"pytorch_model.bin"})
+    model = AutoModelForCausalLM.from_pretrained(out)
+    tok = AutoTokenizer.from_pretrained(out)
+    gen = model.generation_config
+    assert (gen.eos_token_id, gen.pad_token_id, gen.bos_token_id) == (tok.sep_token_id, 0, tok.cls_token_id)
+    assert tok.unk_token_id in gen.suppress_tokens
+    messages = [{"role": "user", "content": "头疼怎么办？"}, {"role": "assistant", "content": "您好，多休息。"}]
+    ids = tok.apply_chat_template(messages, return_dict=False)
+    from medbot_hf.data import tokenize_batch
+
+    expected = tokenize_batch({"messages": [messages]}, tok, 128, "answers")["input_ids"][0]
+    assert ids == expected
+    prompt = tok.apply_chat_template(messages[:1], add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    reply = model.generate(**prompt, do_sample=False, max_new_tokens=8)
+    assert reply.shape[1] > prompt["input_ids"].shape[1]
+
+
+def test_resume_continues_at_the_right_step(tmp_path, caplog):
+    args = tiny_run_args(tmp_path)
+    finetune.main(*parse_args(FINETUNE_ARGS, args + ["--max_steps", "25"]))
+    assert (tmp_path / "out" / "checkpoint-25").is_dir()
+    with caplog.at_level(logging.WARNING, logger="medbot_hf"):
+        finetune.main(*parse_args(FINETUNE_ARGS, args))
+    assert any("Resuming from" in r.getMessage() and "checkpoint-25" in r.getMessage() for r in caplog.records)
+    state = json.loads((tmp_path / "out" / "trainer_state.json").read_text())
+    steps = [e["step"] for e in state["log_history"] if "loss" in e]
+    assert state["global_step"] == 50 and steps == list(range(5, 55, 5))  # no step trained twice
+
+
+def test_torn_checkpoint_is_skipped(trained, tmp_path, caplog):
+    out, _ = trained
+    for step in (25, 50):
+        shutil.copytree(out / f"checkpoint-{step}", tmp_path / f"checkpoint-{step}")
+    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-50")
+    weights = tmp_path / "checkpoint-50" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # a write cut off halfway
+    with caplog.at_level(logging.WARNING, logger="medbot_hf"):
+        assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-25")
+    assert "Skipping" in caplog.text and "checkpoint-50" in caplog.text
+    (tmp_path / "checkpoint-25" / "trainer_state.json").unlink()  # state is written last: absent = unfinished
+    assert not checkpoint_is_complete(str(tmp_path / "checkpoint-25"))
+    assert find_resume_checkpoint(str(tmp_path)) is None
