@@ -123,14 +123,16 @@ def plot_loss_curve(log_history: list[dict], path: str) -> None:
 
 
 def setup_logging(training_args) -> None:
-    """Log like the HF example scripts: INFO on the main process, warnings elsewhere."""
+    """Our INFO lines on the main process (warnings elsewhere); transformers/datasets follow `--log_level`."""
     import datasets
     import transformers
 
-    level = training_args.get_process_log_level()
     logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%H:%M:%S")
-    for lib in (logging.getLogger("medbot_hf"), transformers.utils.logging, datasets.utils.logging):
-        lib.setLevel(level) if isinstance(lib, logging.Logger) else lib.set_verbosity(level)
+    logging.getLogger("medbot_hf").setLevel(logging.INFO if training_args.should_log else logging.WARNING)
+    if training_args.log_level != "passive":
+        level = training_args.get_process_log_level()
+        transformers.utils.logging.set_verbosity(level)
+        datasets.utils.logging.set_verbosity(level)
 
 
 def prepare(model_args, data_args, training_args, resume_from: str | None = None):
@@ -145,6 +147,7 @@ def prepare(model_args, data_args, training_args, resume_from: str | None = None
     from .data import get_dataset, get_raw_datasets, iter_texts
     from .modeling import get_model, get_tokenizer, load_tokenizer
 
+    logger.info("Processes: world_size=%d, device=%s", training_args.world_size, training_args.device)
     raw, stats = get_raw_datasets(data_args, seed=training_args.seed)
     logger.info("Corpus: %s", json.dumps(stats, ensure_ascii=False))
     if resume_from and os.path.exists(os.path.join(resume_from, "tokenizer.json")):

@@ -58,12 +58,17 @@ def test_jsonl_messages_roles_and_system(tmp_path):
         {"role": "user", "content": "头疼"},
         {"role": "assistant", "content": "多休息"},
     ]
-    assert parsed.dialogues[1] == [{"role": "user", "content": "发烧\n38度"}, {"role": "assistant", "content": "多喝水"}]
+    assert parsed.dialogues[1] == [
+        {"role": "user", "content": "发烧\n38度"},
+        {"role": "assistant", "content": "多喝水"},
+    ]
     assert parsed.dropped == {"leading_doctor_turns": 1, "merged_turns": 1}
 
 
 def test_csv_and_jsonl_question_answer(tmp_path):
-    csv_path = write(tmp_path, "qa.csv", "ask,answer,dept\n头疼怎么办,多休息,内科\n,空问题,内科\n\"咳嗽,有痰\",多喝水,内科\n")
+    csv_path = write(
+        tmp_path, "qa.csv", 'ask,answer,dept\n头疼怎么办,多休息,内科\n,空问题,内科\n"咳嗽,有痰",多喝水,内科\n'
+    )
     parsed = read_corpus(csv_path, question_column="ask")
     assert [[m["content"] for m in d] for d in parsed.dialogues] == [["头疼怎么办", "多休息"], ["咳嗽,有痰", "多喝水"]]
     assert parsed.lines == [2, 4] and parsed.dropped["empty_turns"] == 1
@@ -80,8 +85,16 @@ BAD_INPUTS = [
     ("latin1.txt", "问\n答\n\n".encode() + "caf\xe9\n".encode("latin-1"), r"latin1\.txt:4: invalid UTF-8 \(byte 0xe9"),
     ("model.bin", b"PK\x03\x04\x00\x00\x01\x02", r"model\.bin:1: looks like a binary file"),
     ("bad.jsonl", '{"messages": []}\n{"messages": [}\n', r"bad\.jsonl:2: not valid JSON"),
-    ("cols.csv", "title,body\n头疼,休息\n", r"cols\.csv:2: missing column\(s\) 'question', 'answer' \(found: title, body\)"),
-    ("role.jsonl", '{"messages": [{"role": "nurse", "content": "x"}]}\n', r"role\.jsonl:1: message 1 has unknown role"),
+    (
+        "cols.csv",
+        "title,body\n头疼,休息\n",
+        r"cols\.csv:2: missing column\(s\) 'question', 'answer' \(found: title, body\)",
+    ),
+    (
+        "role.jsonl",
+        '{"messages": [{"role": "nurse", "content": "x"}]}\n',
+        r"role\.jsonl:1: message 1 has unknown role",
+    ),
     ("norole.jsonl", '{"messages": [{"content": "x"}]}\n', r"norole\.jsonl:1: message 1 has no 'role'"),
     ("nomsg.jsonl", '{"text": "x"}\n', r"nomsg\.jsonl:1: missing column 'messages'"),
 ]
@@ -98,8 +111,9 @@ def make_bad(tmp_path, name, content):
 
 @pytest.mark.parametrize("name, content, message", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_fails_before_any_model(tmp_path, caplog, name, content, message):
-    from medbot_hf.training import prepare
     from transformers import TrainingArguments
+
+    from medbot_hf.training import prepare
 
     path = make_bad(tmp_path, name, content)
     fmt = "messages" if name == "nomsg.jsonl" else "auto"
@@ -117,7 +131,10 @@ def test_cli_reports_bad_corpus_in_one_line(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == f"error: {path}:4: invalid UTF-8 (byte 0xe9 at column 4); re-save the file as UTF-8"
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == f"error: {path}:4: invalid UTF-8 (byte 0xe9 at column 4); re-save the file as UTF-8"
+    )
     assert "Traceback" not in result.stderr
 
 

@@ -8,7 +8,9 @@ from medbot_hf.data import get_collator, get_dataset, get_raw_datasets
 
 def test_collator_pads_inputs_with_pad_and_labels_with_ignore(tokenizer):
     collate = get_collator(tokenizer)
-    batch = collate([{"input_ids": [2, 10, 3, 20, 3], "labels": [X, X, X, 20, 3]}, {"input_ids": [2, 11, 3], "labels": [X, X, 3]}])
+    batch = collate(
+        [{"input_ids": [2, 10, 3, 20, 3], "labels": [X, X, X, 20, 3]}, {"input_ids": [2, 11, 3], "labels": [X, X, 3]}]
+    )
     assert torch.equal(batch["input_ids"], torch.tensor([[2, 10, 3, 20, 3], [2, 11, 3, 0, 0]]))
     assert torch.equal(batch["labels"], torch.tensor([[X, X, X, 20, 3], [X, X, 3, X, X]]))
     assert torch.equal(batch["attention_mask"], torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]))
