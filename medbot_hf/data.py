@@ -14,15 +14,24 @@ import os
 import shutil
 
 import numpy as np
-from datasets import Dataset, DatasetDict, load_from_disk
+from datasets import Dataset, DatasetDict, Features, List, Value, load_from_disk
 from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
 
 from .chat_format import IGNORE_INDEX, _length, encode_turns
 from .corpus import CorpusError, ParsedCorpus, convert_messages, qa_messages, read_corpus
 from .hub import ensure_hub_reachable_or_offline
+from .modeling import char_lookup, encode_texts
 
 logger = logging.getLogger(__name__)
 CACHE_VERSION = 1  # bump when the tokenized layout changes
+TOKENIZED_FEATURES = Features(
+    {
+        "input_ids": List(Value("int32")),
+        "labels": List(Value("int32")),
+        "length": Value("int32"),
+        "truncated": Value("bool"),
+    }
+)
 
 
 def corpus_stats(parsed: ParsedCorpus) -> dict:
@@ -121,10 +130,16 @@ def iter_texts(dataset: Dataset):
             yield message["content"]
 
 
-def tokenize_batch(batch: dict, tokenizer: PreTrainedTokenizerBase, max_seq_length: int, loss_on: str) -> dict:
-    """`datasets.map` function: `messages` -> `input_ids`, `labels`, `length`, `truncated`."""
+def tokenize_batch(
+    batch: dict, tokenizer: PreTrainedTokenizerBase, max_seq_length: int, loss_on: str, lookup=None
+) -> dict:
+    """`datasets.map` function: `messages` -> `input_ids`, `labels`, `length`, `truncated`.
+
+    `lookup` (from `char_lookup`) turns on the fast path of `encode_texts` for character vocabs.
+    """
     flat = [m["content"] for messages in batch["messages"] for m in messages]
-    ids = tokenizer(flat, add_special_tokens=False)["input_ids"]
+    ids = encode_texts(tokenizer, flat, lookup)
+    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     out = {"input_ids": [], "labels": [], "length": [], "truncated": []}
     start = 0
     for messages in batch["messages"]:
@@ -132,8 +147,7 @@ def tokenize_batch(batch: dict, tokenizer: PreTrainedTokenizerBase, max_seq_leng
         system = segments[0] if messages[0]["role"] == "system" else None
         turns = segments[1:] if system is not None else segments
         encoded = encode_turns(
-            turns, cls_id=tokenizer.cls_token_id, sep_id=tokenizer.sep_token_id,
-            max_length=max_seq_length, loss_on=loss_on, system_ids=system,
+            turns, cls_id=cls_id, sep_id=sep_id, max_length=max_seq_length, loss_on=loss_on, system_ids=system,
         )  # fmt: skip
         out["input_ids"].append(encoded["input_ids"])
         out["labels"].append(encoded["labels"])
@@ -159,7 +173,13 @@ def tokenize_datasets(raw: DatasetDict, tokenizer: PreTrainedTokenizerBase, data
         batched=True,
         num_proc=data_args.preprocessing_num_workers,
         remove_columns=["messages", "line"],
-        fn_kwargs={"tokenizer": tokenizer, "max_seq_length": data_args.max_seq_length, "loss_on": data_args.loss_on},
+        features=TOKENIZED_FEATURES,
+        fn_kwargs={
+            "tokenizer": tokenizer,
+            "max_seq_length": data_args.max_seq_length,
+            "loss_on": data_args.loss_on,
+            "lookup": char_lookup(tokenizer),
+        },
         desc="Tokenizing dialogues",
     )
     stats = {}

@@ -8,11 +8,15 @@ stock `AutoTokenizer`.
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 
+import numpy as np
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import AutoModelForCausalLM, AutoTokenizer, BertTokenizer, GPT2Config, PreTrainedTokenizerFast
 
@@ -25,6 +29,9 @@ SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # ids 0..4 in a
 # Printable ASCII (space included) is always in a built vocab, whatever its frequency, so drug names, units and lab
 # values never turn into [UNK]. Each character, Latin letters and digits too, is one token; case is kept.
 ALWAYS_IN_VOCAB = tuple(chr(c) for c in range(0x20, 0x7F))
+# Unicode's White_Space set, spelled out so the Rust normalizer and the Python fast path (`encode_texts`) agree.
+WHITESPACE = "[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+_WHITESPACE_RE = re.compile(WHITESPACE)
 # A loaded WordPiece vocab separates every token with a space on decode; drop the spaces that touch non-ASCII text.
 _CJK_SPACE = Regex(r"(?<=[^\x00-\x7F]) | (?=[^\x00-\x7F])")
 
@@ -72,12 +79,48 @@ def build_tokenizer(
             raise ValueError(f"max_vocab_size={max_vocab_size} leaves no room beyond the specials and printable ASCII")
         vocab = vocab[:max_vocab_size]
     backend = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
-    backend.normalizer = normalizers.Sequence([normalizers.Replace(Regex(r"\s+"), " "), normalizers.Strip()])
+    backend.normalizer = normalizers.Sequence([normalizers.Replace(Regex(WHITESPACE), " "), normalizers.Strip()])
     backend.pre_tokenizer = pre_tokenizers.Split(Regex(r"."), behavior="isolated")
     backend.decoder = decoders.Fuse()
     backend.add_special_tokens(list(SPECIAL_TOKENS))
     logger.info("Built a %d-token character vocab from %d distinct characters", len(vocab), len(counts))
     return _wrap(backend)
+
+
+def char_lookup(tokenizer: PreTrainedTokenizerFast) -> np.ndarray | None:
+    """For a character vocab from :func:`build_tokenizer` (reloaded or not): an array from code point to id, whose
+    last entry is `[UNK]` for every code point beyond. None for any other tokenizer."""
+    state = json.loads(tokenizer.backend_tokenizer.to_str())
+    pre = state.get("pre_tokenizer") or {}
+    if pre.get("type") != "Split" or pre.get("pattern") != {"Regex": "."}:
+        return None
+    chars = {ord(t): i for t, i in tokenizer.get_vocab().items() if len(t) == 1}
+    lookup = np.full(max(chars) + 2, tokenizer.unk_token_id, dtype=np.int64)
+    lookup[list(chars)] = list(chars.values())
+    return lookup
+
+
+def encode_texts(
+    tokenizer: PreTrainedTokenizerFast, texts: list[str], lookup: np.ndarray | None = None
+) -> list[list[int]]:
+    """`tokenizer(texts, add_special_tokens=False)["input_ids"]`, an order of magnitude faster for a character vocab.
+
+    With `lookup` from :func:`char_lookup`, each text is normalized as the tokenizer's normalizer does (whitespace
+    runs to one space, ends stripped), and the whole batch goes from code points to ids in one array lookup. Texts
+    that may hold a special token's spelling (a `[`) go through the tokenizer itself. `tests/test_modeling.py`
+    checks that both paths agree.
+    """
+    if lookup is None:
+        return tokenizer(texts, add_special_tokens=False)["input_ids"]
+    normalized = [_WHITESPACE_RE.sub(" ", text).strip(" ") for text in texts]
+    points = np.frombuffer("".join(normalized).encode("utf-32-le"), dtype=np.uint32)
+    ids = lookup[np.minimum(points, len(lookup) - 1)].tolist()
+    ends = list(itertools.accumulate(map(len, normalized)))
+    out = [ids[end - len(norm) : end] for norm, end in zip(normalized, ends, strict=True)]
+    for i, text in enumerate(texts):
+        if "[" in text:
+            out[i] = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return out
 
 
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerFast:

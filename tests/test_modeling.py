@@ -92,3 +92,23 @@ def test_model_errors(tokenizer, tiny_model, tmp_path):
     bigger = build_tokenizer(["头疼"] + [chr(0x4E00 + i) for i in range(len(tokenizer))])
     model = get_model(ModelArguments(model_name_or_path=str(tmp_path)), bigger, 64)
     assert model.get_input_embeddings().weight.shape[0] == len(bigger)  # resized to the tokenizer
+
+
+def test_fast_char_path_equals_the_tokenizer(tokenizer, sample_texts, tmp_path):
+    from medbot_hf.modeling import char_lookup, encode_texts
+
+    tokenizer.save_pretrained(tmp_path)
+    reloaded = AutoTokenizer.from_pretrained(tmp_path)
+    lookup = char_lookup(reloaded)
+    assert lookup is not None and (char_lookup(load_tokenizer(str(tmp_path))) == lookup).all()
+    odd = [
+        "  头疼\t\t发烧\r\n 38℃ ", "\u3000全角空格\u3000", "a\u00a0b\u2028c\x85d\u200be", "\x1c分隔\x1f符", "😷🤒罕见字鬣",
+        "用户写了[SEP]和[CLS]", "[", "", "   ", "ＡＢＣ１２３，。！", "Ibuprofen  200 mg",
+    ]  # fmt: skip
+    texts = sample_texts + odd
+    assert encode_texts(reloaded, texts, lookup) == reloaded(texts, add_special_tokens=False)["input_ids"]
+    assert encode_texts(reloaded, texts, None) == reloaded(texts, add_special_tokens=False)["input_ids"]
+    bert_dir = tmp_path / "bert"
+    bert_dir.mkdir()
+    (bert_dir / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n头\n", encoding="utf-8")
+    assert char_lookup(load_tokenizer(str(bert_dir))) is None  # WordPiece over words: no fast path
