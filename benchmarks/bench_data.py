@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from common import SHARED_TRAIN, SHARED_VALID, machine, table
+from common import ROOT, SHARED_TRAIN, SHARED_VALID, machine, table
 
 from medbot_hf.configs import FINETUNE_ARGS, DataArguments, parse_args
 from medbot_hf.data import get_collator, get_dataset, get_raw_datasets, iter_texts
@@ -87,13 +87,14 @@ def bench_train(train_file: str, valid_file: str, steps: int) -> None:
     for strategy in ("random", "group_by_length"):
         with tempfile.TemporaryDirectory() as tmp:
             argv = [
-                "--config", "recipes/medical_dialogue/config_cpu.yaml", "--train_file", train_file,
+                "--config", str(ROOT / "recipes/medical_dialogue/config_cpu.yaml"), "--train_file", train_file,
                 "--validation_file", valid_file, "--output_dir", tmp, "--max_steps", str(steps),
                 "--eval_strategy", "no", "--save_strategy", "no", "--logging_steps", str(steps),
                 "--load_best_model_at_end", "false", "--train_sampling_strategy", strategy,
-                "--include_num_input_tokens_seen", "non_padding", "--disable_tqdm", "true",
+                "--disable_tqdm", "true",
             ]  # fmt: skip
             model_args, data_args, _, training_args = parse_args(FINETUNE_ARGS, argv)
+            training_args.include_num_input_tokens_seen = "non_padding"  # the CLI parses this field as a bool
             tokenizer, _, tokenized, model = prepare(model_args, data_args, training_args)
             collate = get_collator(tokenizer)
             trainer = Trainer(model=model, args=training_args, train_dataset=tokenized["train"], data_collator=collate)
