@@ -89,15 +89,50 @@ class DataArguments:
 
 @dataclass
 class GenerationArguments:
-    """Sampling defaults stored in the saved `generation_config` (chat and serving read them from there)."""
+    """Sampling settings. Training stores them in `generation_config.json` (unset ones get the defaults in
+    `GENERATION_DEFAULTS`); chat and serving override the saved values with the ones given."""
 
-    max_new_tokens: int = field(default=64, metadata={"help": "Most tokens in one reply."})
-    do_sample: bool = field(default=True, metadata={"help": "Sample (True) or decode greedily (False)."})
-    temperature: float = field(default=0.7, metadata={"help": "Softmax temperature."})
-    top_k: int = field(default=8, metadata={"help": "Keep the k likeliest tokens (the ancestor used 8)."})
-    top_p: float = field(default=0.9, metadata={"help": "Nucleus sampling mass."})
-    repetition_penalty: float = field(default=1.2, metadata={"help": "HF's penalty, correct for negative logits."})
-    no_repeat_ngram_size: int = field(default=0, metadata={"help": "Forbid repeating n-grams of this size."})
+    max_new_tokens: int | None = field(default=None, metadata={"help": "Most tokens in one reply (trained: 64)."})
+    do_sample: bool | None = field(default=None, metadata={"help": "Sample, or decode greedily (trained: True)."})
+    temperature: float | None = field(default=None, metadata={"help": "Softmax temperature (trained: 0.7)."})
+    top_k: int | None = field(default=None, metadata={"help": "Keep the k likeliest tokens (trained: 8)."})
+    top_p: float | None = field(default=None, metadata={"help": "Nucleus sampling mass (trained: 0.9)."})
+    repetition_penalty: float | None = field(
+        default=None, metadata={"help": "HF's penalty, correct for negative logits (trained: 1.2)."}
+    )
+    no_repeat_ngram_size: int | None = field(
+        default=None, metadata={"help": "Forbid repeating n-grams of this size (trained: 0, off)."}
+    )
+
+    def overrides(self) -> dict:
+        """The fields that were given, as `GenerationConfig` keyword arguments."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+GENERATION_DEFAULTS = {
+    "max_new_tokens": 64, "do_sample": True, "temperature": 0.7, "top_k": 8, "top_p": 0.9,
+    "repetition_penalty": 1.2, "no_repeat_ngram_size": 0,
+}  # fmt: skip
+
+
+@dataclass
+class ChatArguments:
+    """Which model to chat with, and how much history it sees."""
+
+    model_name_or_path: str = field(metadata={"help": "A trained output folder or a hub id."})
+    max_history_len: int = field(default=3, metadata={"help": "Turns of history kept, the new question included."})
+    max_seq_length: int | None = field(
+        default=None, metadata={"help": "Room for prompt plus reply (default: the model's n_positions)."}
+    )
+    seed: int | None = field(default=None, metadata={"help": "Seed for sampling, for reproducible replies."})
+    samples_file: str | None = field(
+        default=None, metadata={"help": "Transcript file, appended to (default: samples/chat_samples.txt)."}
+    )
+    device: str = field(default="auto", metadata={"help": "cpu, cuda, cuda:1, or auto."})
+
+    def __post_init__(self):
+        if self.max_history_len < 1:
+            raise ValueError(f"--max_history_len must be at least 1, got {self.max_history_len}")
 
 
 def _yaml_defaults(path: str, known: set[str]) -> dict:

@@ -1,57 +1,149 @@
-"""Reply generation on top of the chat format; no I/O."""
+"""Replies from a trained model: prompts in the one chat format, `model.generate` with the KV cache, streaming and
+batching. No I/O: the CLI and the server build on these functions.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+
 import torch
-from transformers import GenerationConfig, PreTrainedTokenizerBase
+from transformers import GenerationConfig, PreTrainedTokenizerBase, StoppingCriteria, TextIteratorStreamer
 
 from .chat_format import encode_turns
+
+
+def trim_history(messages: list[dict[str, str]], max_history_len: int | None) -> list[dict[str, str]]:
+    """Keep the system text and the last `max_history_len` turns (the new question included), as the ancestor did.
+
+    The kept turns start with a patient turn, since roles are positional, so one more turn may go.
+    """
+    system = messages[:1] if messages and messages[0]["role"] == "system" else []
+    turns = messages[len(system) :]
+    if max_history_len is not None:
+        turns = turns[-max_history_len:] if max_history_len > 0 else turns[-1:]
+        if turns and turns[0]["role"] != "user":
+            turns = turns[1:]
+    return system + turns
 
 
 def build_prompt(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], max_length: int) -> list[int]:
     """Prompt ids for the doctor's next turn: the chat format over `messages`, which end with a patient turn.
 
-    Older turns are dropped with the same function training truncation uses.
+    Older turns are dropped with the same function that truncates training sequences.
     """
     system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
-    turns = [m["content"] for m in messages[1 if system is not None else 0 :]]
-    if not turns or len(turns) % 2 == 0:
-        raise ValueError("messages must alternate user/assistant and end with a user turn")
-    texts = ([system] if system is not None else []) + turns
+    turns = messages[1 if system is not None else 0 :]
+    roles = [m["role"] for m in turns]
+    if not turns or roles != ["user", "assistant"] * (len(turns) // 2) + ["user"]:
+        raise ValueError("messages must alternate user/assistant, starting and ending with a user turn")
+    texts = ([system] if system is not None else []) + [m["content"] for m in turns]
     ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
     system_ids, turn_ids = (ids[0], ids[1:]) if system is not None else (None, ids)
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
-    return encode_turns(turn_ids, cls_id=cls_id, sep_id=sep_id, max_length=max_length, system_ids=system_ids)[
-        "input_ids"
-    ]
+    encoded = encode_turns(turn_ids, cls_id=cls_id, sep_id=sep_id, max_length=max_length, system_ids=system_ids)
+    return encoded["input_ids"]
+
+
+class StopOnEvent(StoppingCriteria):
+    """Stops generation once `event` is set: Ctrl-C in the CLI, a disconnected client in the server."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config) -> dict[str, torch.Tensor]:
+    """Left-padded prompt ids and attention mask for a batch of histories."""
+    room = (max_seq_length or model.config.n_positions) - config.max_new_tokens
+    prompts = [build_prompt(tokenizer, trim_history(h, max_history_len), room) for h in histories]
+    width = max(map(len, prompts))
+    ids = [[tokenizer.pad_token_id] * (width - len(p)) + p for p in prompts]
+    mask = [[0] * (width - len(p)) + [1] * len(p) for p in prompts]
+    return {
+        "input_ids": torch.tensor(ids, device=model.device),
+        "attention_mask": torch.tensor(mask, device=model.device),
+    }
+
+
+def _config(model, overrides: dict) -> GenerationConfig:
+    """The model's saved `generation_config` with the given fields replaced (None means keep)."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return GenerationConfig.from_dict({**model.generation_config.to_dict(), **values})
 
 
 @torch.inference_mode()
-def generate_reply(
+def generate_replies(
     model,
     tokenizer: PreTrainedTokenizerBase,
-    messages: list[dict[str, str]],
+    histories: list[list[dict[str, str]]],
+    *,
     max_seq_length: int | None = None,
+    max_history_len: int | None = None,
     seed: int | None = None,
+    stop_event: threading.Event | None = None,
+    streamer=None,
     **overrides,
-) -> str:
-    """Generate the doctor's reply to `messages` with the model's `generation_config` (KV cache on).
+) -> list[str]:
+    """The doctor's next reply to each history, in one batched `generate` call (left padding, KV cache).
 
     Args:
-        model: a GPT-2 LM whose `generation_config` stops at `[SEP]`.
+        model: a GPT-2 LM whose `generation_config` stops at `[SEP]` and suppresses `[UNK]`/`[PAD]`/`[CLS]`.
         tokenizer: its tokenizer.
-        messages: the history, ending with the patient's turn.
-        max_seq_length: room for prompt plus reply; defaults to the model's `n_positions`.
-        seed: seeds sampling, for a reproducible reply.
-        **overrides: any `GenerationConfig` field, e.g. `do_sample=False`, `max_new_tokens=32`.
+        histories: message lists, each ending with the patient's turn.
+        max_seq_length: room for prompt plus reply; defaults to the model's `n_positions`. The prompt gets this
+            minus `max_new_tokens`, and older turns are dropped to fit.
+        max_history_len: keep only this many of the latest turns (the new question included).
+        seed: seeds sampling, for reproducible replies.
+        stop_event: generation stops early once it is set.
+        streamer: a `transformers` streamer (one history only).
+        **overrides: `GenerationConfig` fields such as `temperature`, `top_k`, `top_p`, `repetition_penalty`,
+            `no_repeat_ngram_size`, `max_new_tokens`, `do_sample`; None keeps the saved value.
 
     Returns:
-        The reply text, without special tokens or spaces between Chinese characters.
+        One reply per history, without special tokens or spaces between Chinese characters.
     """
-    config = GenerationConfig.from_dict({**model.generation_config.to_dict(), **overrides})
-    room = (max_seq_length or model.config.n_positions) - config.max_new_tokens
-    prompt = torch.tensor([build_prompt(tokenizer, messages, room)], device=model.device)
+    config = _config(model, overrides)
+    inputs = _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config)
     if seed is not None:
         torch.manual_seed(seed)
-    output = model.generate(prompt, attention_mask=torch.ones_like(prompt), generation_config=config)
-    return tokenizer.decode(output[0, prompt.shape[1] :], skip_special_tokens=True).strip()
+    stopping = [StopOnEvent(stop_event)] if stop_event is not None else None
+    output = model.generate(**inputs, generation_config=config, stopping_criteria=stopping, streamer=streamer)
+    new = output[:, inputs["input_ids"].shape[1] :]
+    return [text.strip() for text in tokenizer.batch_decode(new, skip_special_tokens=True)]
+
+
+def generate_reply(model, tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], **kwargs) -> str:
+    """The doctor's next reply to one history; the keyword arguments are those of :func:`generate_replies`."""
+    return generate_replies(model, tokenizer, [messages], **kwargs)[0]
+
+
+def stream_reply(model, tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], **kwargs) -> Iterator[str]:
+    """Yield the reply's text as it is generated; the keyword arguments are those of :func:`generate_replies`.
+
+    Generation runs in a worker thread. Closing the iterator early (or setting `stop_event`) stops it.
+    """
+    stop_event = kwargs.pop("stop_event", None) or threading.Event()
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            generate_replies(model, tokenizer, [messages], stop_event=stop_event, streamer=streamer, **kwargs)
+        except BaseException as e:  # re-raised in the caller's thread
+            errors.append(e)
+            streamer.end()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        for text in streamer:
+            if text:
+                yield text
+    finally:
+        stop_event.set()
+        thread.join()
+    if errors:
+        raise errors[0]

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
+import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import AutoModelForCausalLM, AutoTokenizer, BertTokenizer, GPT2Config, PreTrainedTokenizerFast
 
@@ -186,3 +187,13 @@ def get_model(model_args, tokenizer: PreTrainedTokenizerFast, max_seq_length: in
     n_params = sum(p.numel() for p in model.parameters())
     logger.info("GPT-2: %.2fM params, %d layers, %d dim", n_params / 1e6, model.config.n_layer, model.config.n_embd)
     return model
+
+
+def load_for_inference(name_or_path: str, device: str = "auto"):
+    """A trained folder (or hub id) ready to generate: `(model in eval mode on device, tokenizer)`."""
+    if not os.path.isdir(name_or_path):
+        ensure_hub_reachable_or_offline()
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = AutoModelForCausalLM.from_pretrained(name_or_path).to(device).eval()
+    return model, load_tokenizer(name_or_path)

@@ -78,19 +78,15 @@ def find_resume_checkpoint(output_dir: str) -> str | None:
 
 
 def build_generation_config(tokenizer: PreTrainedTokenizerBase, gen_args) -> GenerationConfig:
-    """Sampling defaults plus stopping at `[SEP]` and never emitting `[UNK]`, `[PAD]` or `[CLS]`."""
+    """Sampling settings plus stopping at `[SEP]` and never emitting `[UNK]`, `[PAD]` or `[CLS]`."""
+    from .configs import GENERATION_DEFAULTS
+
     return GenerationConfig(
         bos_token_id=tokenizer.cls_token_id,
         eos_token_id=tokenizer.sep_token_id,
         pad_token_id=tokenizer.pad_token_id,
         suppress_tokens=[tokenizer.unk_token_id, tokenizer.pad_token_id, tokenizer.cls_token_id],
-        max_new_tokens=gen_args.max_new_tokens,
-        do_sample=gen_args.do_sample,
-        temperature=gen_args.temperature,
-        top_k=gen_args.top_k,
-        top_p=gen_args.top_p,
-        repetition_penalty=gen_args.repetition_penalty,
-        no_repeat_ngram_size=gen_args.no_repeat_ngram_size,
+        **{**GENERATION_DEFAULTS, **gen_args.overrides()},
     )
 
 

@@ -66,7 +66,7 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         for dialogue in raw["validation"]["messages"][:2]:  # show what the model learned
             messages = dialogue[: 2 if dialogue[0]["role"] == "system" else 1]
             reply = generate_reply(
-                trainer.model, tokenizer, messages, data_args.max_seq_length, seed=training_args.seed
+                trainer.model, tokenizer, messages, max_seq_length=data_args.max_seq_length, seed=training_args.seed
             )
             print(f"\n患者: {messages[-1]['content']}\n医生 (model): {reply}")
     return metrics

@@ -64,3 +64,13 @@ def load_recipe(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """One 50-step finetune run on the sample corpus, shared by every test that needs a trained folder."""
+    from medbot_hf.configs import FINETUNE_ARGS, parse_args
+
+    tmp_path = tmp_path_factory.mktemp("run")
+    metrics = load_recipe("finetune").main(*parse_args(FINETUNE_ARGS, tiny_run_args(tmp_path)))
+    return tmp_path / "out", metrics

@@ -18,7 +18,7 @@ def test_precedence_default_yaml_cli(tmp_path):
     model, data, gen, train = parse_args(FINETUNE_ARGS, ["--config", config, "--learning_rate", "0.5"])
     assert train.learning_rate == 0.5  # CLI beats YAML
     assert data.max_seq_length == 99 and data.train_file == "a.txt"  # YAML beats default
-    assert data.loss_on == "answers" and gen.top_k == 8  # defaults
+    assert data.loss_on == "answers" and gen.top_k is None  # defaults (None: the saved or trained default)
     assert model.model_name_or_path is None and train.output_dir == "out"
 
 

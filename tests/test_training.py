@@ -14,14 +14,6 @@ from medbot_hf.training import checkpoint_is_complete, find_resume_checkpoint
 finetune = load_recipe("finetune")
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One 50-step run on the sample corpus, shared by the tests below."""
-    tmp_path = tmp_path_factory.mktemp("run")
-    metrics = finetune.main(*parse_args(FINETUNE_ARGS, tiny_run_args(tmp_path)))
-    return tmp_path / "out", metrics
-
-
 def test_eval_loss_falls_and_metrics_are_saved(trained):
     out, metrics = trained
     state = json.loads((out / "trainer_state.json").read_text())
