@@ -135,6 +135,32 @@ class ChatArguments:
             raise ValueError(f"--max_history_len must be at least 1, got {self.max_history_len}")
 
 
+@dataclass
+class EvalArguments:
+    """Which model to score, on which held-out dialogues, and how."""
+
+    model_name_or_path: str = field(metadata={"help": "A trained output folder or a hub id."})
+    test_file: str = field(metadata={"help": "Held-out dialogues: .txt, .jsonl/.json or .csv, as for training."})
+    output_dir: str | None = field(default=None, metadata={"help": "Where results go (default: MODEL/eval)."})
+    compare: str | None = field(default=None, metadata={"help": "A second model, scored the same way, side by side."})
+    corpus_format: str = field(
+        default="auto", metadata={"help": "How to read test_file.", "choices": list(CORPUS_FORMATS)}
+    )
+    question_column: str = field(default="question", metadata={"help": "Question column in QA data."})
+    answer_column: str = field(default="answer", metadata={"help": "Answer column in QA data."})
+    messages_column: str = field(default="messages", metadata={"help": "Message-list column in messages data."})
+    max_seq_length: int | None = field(default=None, metadata={"help": "Default: the training run's."})
+    loss_on: str | None = field(
+        default=None, metadata={"help": "Default: the training run's.", "choices": [*LOSS_ON_CHOICES, None]}
+    )
+    max_dialogues: int | None = field(default=None, metadata={"help": "Score only the first N dialogues."})
+    max_history_len: int | None = field(default=None, metadata={"help": "Turns of history per prompt (all)."})
+    batch_size: int = field(default=16, metadata={"help": "Dialogues per teacher-forced and generation batch."})
+    seed: int = field(default=0, metadata={"help": "Seed for sampled replies."})
+    device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto."})
+    update_model_card: bool = field(default=True, metadata={"help": "Put the scores in MODEL/README.md (local)."})
+
+
 def _yaml_defaults(path: str, known: set[str]) -> dict:
     if not os.path.isfile(path):
         raise ValueError(f"--config {path}: no such file")

@@ -42,3 +42,48 @@ def ensure_hub_reachable_or_offline(timeout: float = 3.0) -> bool:
         constants.HF_HUB_OFFLINE = True
         datasets.config.HF_HUB_OFFLINE = True
         return False
+
+
+class HubError(RuntimeError):
+    """The hub cannot be used for this push: offline, no token, or a folder with nothing to push."""
+
+
+def check_push_possible(token: str | None = None) -> str:
+    """Fail fast, before any training or upload, when a push cannot succeed; returns the token to use."""
+    from huggingface_hub import get_token
+
+    token = token or get_token()
+    if not token:
+        raise HubError("no hub token: run `hf auth login` or set HF_TOKEN (nothing was pushed)")
+    if not ensure_hub_reachable_or_offline():
+        raise HubError("the hub is unreachable (offline mode): nothing was pushed")
+    return token
+
+
+def push_folder(folder: str, repo_id: str, private: bool | None = None, token: str | None = None) -> str:
+    """Upload a trained folder (weights, tokenizer, configs, model card; no checkpoints) to a model repo.
+
+    Args:
+        folder: a final output folder; it must hold `model.safetensors`.
+        repo_id: `user/name` on the hub; created if missing.
+        private: create the repo private.
+        token: a write token; defaults to the logged-in one.
+
+    Returns:
+        The URL of the commit.
+    """
+    from huggingface_hub import HfApi
+
+    if not os.path.exists(os.path.join(folder, "model.safetensors")):
+        raise HubError(f"{folder}: no model.safetensors, so there are no weights to push (nothing was pushed)")
+    token = check_push_possible(token)
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        commit = api.upload_folder(
+            repo_id=repo_id, folder_path=folder, ignore_patterns=["checkpoint-*", "_*", "*.tmp-*"],
+            commit_message="Upload medbot-hf model",
+        )  # fmt: skip
+    except Exception as e:  # HTTP, auth and network errors alike: say what failed, claim nothing
+        raise HubError(f"push of {folder} to {repo_id} failed ({type(e).__name__}: {str(e)[:300]})") from None
+    return commit.commit_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -172,7 +173,33 @@ def resolve_resume(training_args) -> str | None:
     return found
 
 
-def finish_output_dir(tokenizer, output_dir: str, log_history: list[dict]) -> None:
-    """Add what `save_pretrained` leaves out (main process only): `vocab.txt` and the loss curve."""
+TRAINING_FIELDS = (
+    "learning_rate", "lr_scheduler_type", "warmup_steps", "weight_decay", "max_grad_norm", "max_steps",
+    "num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps", "train_sampling_strategy",
+    "seed", "bf16", "hub_model_id",
+)  # fmt: skip
+
+
+def run_settings(model_args, data_args, gen_args, training_args) -> dict:
+    """What the model card and `medbot-eval` need to know about a run: every model, data and sampling field, the
+    main training fields, the number of processes and the command line."""
+    import shlex
+    import sys
+
+    settings = {**dataclasses.asdict(model_args), **dataclasses.asdict(data_args), **dataclasses.asdict(gen_args)}
+    settings.update({k: getattr(training_args, k) for k in TRAINING_FIELDS})
+    settings["world_size"] = training_args.world_size
+    settings["command"] = shlex.join([os.path.relpath(sys.argv[0]), *sys.argv[1:]])
+    return settings
+
+
+def finish_output_dir(tokenizer, output_dir: str, log_history: list[dict], run: dict, metrics: dict) -> None:
+    """Add what `save_pretrained` leaves out (main process only): `vocab.txt`, the loss curve, the run settings
+    (`medbot_run.json`) and the model card (`README.md`)."""
+    from .model_card import write_model_card
+
     write_vocab(tokenizer, output_dir)
     plot_loss_curve(log_history, os.path.join(output_dir, "loss_curve.png"))
+    with open(os.path.join(output_dir, "medbot_run.json"), "w", encoding="utf-8") as f:
+        json.dump(run, f, indent=2, ensure_ascii=False, default=str)
+    write_model_card(output_dir, metrics)

@@ -19,6 +19,7 @@ from medbot_hf.configs import FINETUNE_ARGS, parse_args
 from medbot_hf.corpus import CorpusError
 from medbot_hf.data import get_collator, get_raw_datasets
 from medbot_hf.generation import generate_reply
+from medbot_hf.hub import HubError, check_push_possible, push_folder
 from medbot_hf.training import (
     build_generation_config,
     compute_metrics,
@@ -26,6 +27,7 @@ from medbot_hf.training import (
     prepare,
     preprocess_logits_for_metrics,
     resolve_resume,
+    run_settings,
     setup_logging,
 )
 
@@ -39,6 +41,8 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         print(json.dumps(stats, ensure_ascii=False, indent=2))
         return stats
     set_seed(training_args.seed)
+    if training_args.push_to_hub:  # fail now, not after hours of training
+        check_push_possible(training_args.hub_token)
     checkpoint = resolve_resume(training_args)
     tokenizer, raw, tokenized, model = prepare(model_args, data_args, training_args, resume_from=checkpoint)
     model.generation_config = build_generation_config(tokenizer, gen_args)
@@ -62,13 +66,20 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
     metrics = {**train_result.metrics, **eval_metrics}
     if trainer.is_world_process_zero():
         trainer.save_state()
-        finish_output_dir(tokenizer, training_args.output_dir, trainer.state.log_history)
+        run = run_settings(model_args, data_args, gen_args, training_args)
+        eval_metrics["token_accuracy"] = eval_metrics.get("eval_token_accuracy")
+        finish_output_dir(tokenizer, training_args.output_dir, trainer.state.log_history, run, eval_metrics)
         for dialogue in raw["validation"]["messages"][:2]:  # show what the model learned
             messages = dialogue[: 2 if dialogue[0]["role"] == "system" else 1]
             reply = generate_reply(
                 trainer.model, tokenizer, messages, max_seq_length=data_args.max_seq_length, seed=training_args.seed
             )
             print(f"\n患者: {messages[-1]['content']}\n医生 (model): {reply}")
+        if training_args.push_to_hub:  # our own final push: Trainer.push_to_hub would replace the model card
+            if trainer.push_in_progress is not None:
+                trainer.push_in_progress.wait_until_done()
+            url = push_folder(training_args.output_dir, trainer.hub_model_id, training_args.hub_private_repo)
+            print(f"Pushed to {url}")
     return metrics
 
 
@@ -76,5 +87,5 @@ if __name__ == "__main__":
     args = parse_args(FINETUNE_ARGS)
     try:
         main(*args)
-    except (CorpusError, ValueError, OSError) as e:  # bad input: one clear line, no traceback
+    except (CorpusError, HubError, ValueError, OSError) as e:  # bad input: one clear line, no traceback
         sys.exit(f"error: {e}")

@@ -31,6 +31,8 @@ def test_smoke_recipe_under_accelerate_launch(tmp_path):
     assert evals[0]["step"] == 0 and best < evals[0]["eval_loss"] - 2.0, evals  # falls clearly: > 2 nats
     assert json.loads((out / "eval_results.json").read_text())["eval_loss"] == pytest.approx(best)  # best kept
     assert (out / "model.safetensors").exists() and (out / "loss_curve.png").exists()
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "recipes/finetune.py --config recipes/sample/config_smoke.yaml --output_dir" in card
 
 
 def test_two_cpu_processes_really_start(tmp_path):

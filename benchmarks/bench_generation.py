@@ -1,0 +1,130 @@
+"""Reply speed: our generation path against the ancestor's loop, on the ancestor's 12-layer/768 GPT-2.
+
+    python benchmarks/bench_generation.py [--new_tokens 64 --history_tokens 200 --repeats 3]
+
+A randomly initialised GPT-2 (12 layers, 768 dim, 12 heads, vocab 13,317 as GPT2-chitchat's) answers a 200-token
+history with exactly 64 new tokens (`min_new_tokens` keeps [SEP] from ending a reply early), top-k 8 sampling:
+- ancestor: GPT2-chitchat's interact.py loop, which re-runs the whole sequence for every token (no KV cache);
+- ours: `medbot_hf.generation.generate_reply` (HF `generate`, dynamic KV cache);
+- ours + static cache, and ours + static cache + `torch.compile`.
+Time to first token is the prefill plus one sampled token. The bound is the weights' bytes read once per token
+against the memory bandwidth measured below (a 256 MB torch sum).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+from common import machine, table
+from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
+
+from medbot_hf.generation import generate_reply
+from medbot_hf.modeling import build_tokenizer
+
+VOCAB = 13317
+
+
+def bandwidth_gbs() -> float:
+    x = torch.ones(64 * 2**20)  # 256 MB of fp32
+    x.sum()
+    start = time.perf_counter()
+    for _ in range(10):
+        x.sum()
+    return 10 * x.numel() * 4 / (time.perf_counter() - start) / 1e9
+
+
+@torch.inference_mode()
+def ancestor_loop(model, input_ids: torch.Tensor, new_tokens: int, top_k: int = 8) -> torch.Tensor:
+    """interact.py: logits of the last position from a full forward pass, [UNK] masked, top-k sampling."""
+    generated = []
+    for _ in range(new_tokens):
+        logits = model(input_ids=input_ids).logits[0, -1, :]
+        logits[1] = -float("inf")  # [UNK]
+        values, _ = torch.topk(logits, top_k)
+        logits[logits < values[-1]] = -float("inf")
+        token = torch.multinomial(F.softmax(logits, dim=-1), num_samples=1)
+        generated.append(token.item())
+        input_ids = torch.cat((input_ids, token.unsqueeze(0)), dim=1)
+    return input_ids
+
+
+def history(tokenizer, n_tokens: int) -> list[dict[str, str]]:
+    """Alternating turns of ~25 characters that take `n_tokens` ids in the chat format."""
+    text = "医生您好我最近头疼发烧咳嗽还有点拉肚子请问应该怎么办需要吃药吗"
+    turns, used = [], 1
+    while used < n_tokens:
+        size = min(25, n_tokens - used - 1)
+        turns.append(text[:size])
+        used += size + 1
+    if len(turns) % 2 == 0:
+        turns = turns[1:]
+    return [{"role": ("user", "assistant")[i % 2], "content": t} for i, t in enumerate(turns)]
+
+
+def timed(fn, repeats: int) -> float:
+    fn()  # warm-up (and compilation)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main(args) -> None:
+    print(f"Machine: {machine()}")
+    torch.manual_seed(0)
+    chars = [chr(0x4E00 + i) for i in range(VOCAB - 100)]
+    tokenizer = build_tokenizer(chars)
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=1024, bos_token_id=2, eos_token_id=3, pad_token_id=0)
+    model = GPT2LMHeadModel(config).eval()
+    model.generation_config = GenerationConfig(
+        bos_token_id=2, eos_token_id=3, pad_token_id=0, suppress_tokens=[0, 1, 2], do_sample=True, top_k=8,
+        max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens,
+    )  # fmt: skip
+    messages = history(tokenizer, args.history_tokens)
+    prompt = torch.tensor([tokenizer.apply_chat_template(messages, return_dict=False)])
+    weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    bound = bandwidth_gbs() * 1e9 / weight_bytes
+    print(
+        f"Model: {weight_bytes / 1e6:.0f} MB of fp32 weights; prompt {prompt.shape[1]} tokens; bound {bound:.1f} tok/s"
+    )
+
+    rows = []
+
+    def row(name: str, full, first) -> None:
+        total, ttft = timed(full, args.repeats), timed(first, args.repeats)
+        rows.append([name, f"{args.new_tokens / total:.1f}", f"{ttft * 1000:.0f}", total])
+
+    n = args.new_tokens
+    row(
+        "ancestor loop (no KV cache)", lambda: ancestor_loop(model, prompt, n), lambda: ancestor_loop(model, prompt, 1)
+    )
+    ours = lambda **kw: lambda: generate_reply(model, tokenizer, messages, seed=0, **kw)  # noqa: E731
+    row("ours: generate, dynamic cache", ours(), ours(max_new_tokens=1, min_new_tokens=1))
+    row("ours: static cache", ours(cache_implementation="static"), ours(max_new_tokens=1, min_new_tokens=1))
+    if not args.no_compile:
+        model.forward = torch.compile(model.forward, dynamic=False)
+        row(
+            "ours: static cache + torch.compile",
+            ours(cache_implementation="static"),
+            ours(cache_implementation="static", max_new_tokens=1, min_new_tokens=1),
+        )
+    base = rows[0][3]
+    for r in rows:
+        r[3] = f"{base / r[3]:.1f}x"
+        r.append(f"{100 * float(r[1]) / bound:.0f}%")
+    print(f"\n## Decode: {args.history_tokens}-token history, {n} new tokens, top-k 8 sampling\n")
+    print(table(["path", "tokens/s", "time to first token ms", "vs ancestor", "of bandwidth bound"], rows))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--new_tokens", type=int, default=64)
+    parser.add_argument("--history_tokens", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no_compile", action="store_true")
+    main(parser.parse_args())

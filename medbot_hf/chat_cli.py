@@ -1,0 +1,143 @@
+"""The terminal chat (`medbot-chat`, `python recipes/chat.py`): streaming replies, history, commands, transcript.
+
+On a terminal it is a REPL. With stdin piped it answers one reply per input line on stdout and exits at EOF, so
+scripts can use it; the banner then goes to stderr.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+import threading
+
+from .configs import ChatArguments, GenerationArguments, parse_args
+from .generation import stream_reply
+from .safety import prepend_advice, triage
+
+BANNER = (
+    "medbot-hf 医疗问诊演示。本机器人不是医生，回答由模型生成、可能有误，仅供参考，不能替代专业诊疗。\n"
+    "如有急症请立即拨打 120 或前往急诊。输入 /help 查看命令，Ctrl-D 退出。"
+)
+HELP = (
+    "/reset    清空对话历史\n/history  显示对话历史\n/help     显示本帮助\n/quit     退出\n"
+    "回复生成时按 Ctrl-C 可中断该回复。"
+)
+DEFAULT_SAMPLES_FILE = os.path.join("samples", "chat_samples.txt")
+
+
+class Transcript:
+    """Appends each exchange, with a timestamp, to the samples file (as the ancestor saved its samples)."""
+
+    def __init__(self, path: str, model_name: str):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the session
+        self.write(f"=== session {model_name}")
+
+    def write(self, line: str) -> None:
+        stamp = datetime.datetime.now().isoformat(timespec="seconds")
+        self.file.write(f"[{stamp}] {line}\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class ChatSession:
+    """History plus one reply at a time; `reply` streams text pieces to `emit`."""
+
+    def __init__(self, model, tokenizer, chat_args: ChatArguments, gen_args: GenerationArguments):
+        self.model, self.tokenizer = model, tokenizer
+        self.chat_args, self.overrides = chat_args, gen_args.overrides()
+        self.history: list[dict[str, str]] = []
+        self.stop_event = threading.Event()
+
+    def reply(self, question: str, emit) -> tuple[str, bool]:
+        """Answer `question`; returns `(reply, finished)`. An interrupted reply is not kept in the history."""
+        result = triage(question)
+        if result.urgent:
+            emit(prepend_advice(result, "") + "\n")
+        messages = [*self.history, {"role": "user", "content": question}]
+        self.stop_event.clear()
+        pieces = []
+        try:
+            for piece in stream_reply(
+                self.model, self.tokenizer, messages, max_seq_length=self.chat_args.max_seq_length,
+                max_history_len=self.chat_args.max_history_len, seed=self.chat_args.seed,
+                stop_event=self.stop_event, **self.overrides,
+            ):  # fmt: skip
+                pieces.append(piece)
+                emit(piece)
+        except KeyboardInterrupt:
+            self.stop_event.set()
+            return "".join(pieces), False
+        text = "".join(pieces).strip()
+        self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": text}]
+        return text, True
+
+
+def _interactive(session: ChatSession, transcript: Transcript) -> None:
+    def emit(text: str) -> None:
+        print(text, end="", flush=True)
+
+    print(BANNER)
+    while True:
+        try:
+            line = input("\n患者: ").strip()
+        except EOFError:
+            print("\n再见。")
+            return
+        except KeyboardInterrupt:
+            print("\n(输入 /quit 或按 Ctrl-D 退出)")
+            continue
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            print("再见。")
+            return
+        if line == "/help":
+            print(HELP)
+        elif line == "/reset":
+            session.history = []
+            transcript.write("--- reset")
+            print("已清空对话历史。")
+        elif line == "/history":
+            for m in session.history:
+                print(("患者: " if m["role"] == "user" else "医生: ") + m["content"])
+            print(f"({len(session.history) // 2} 轮)")
+        else:
+            print("医生: ", end="", flush=True)
+            text, finished = session.reply(line, emit)
+            print("" if finished else " [已中断]")
+            transcript.write(f"患者: {line}")
+            transcript.write(f"医生: {text}" + ("" if finished else " [interrupted]"))
+
+
+def _piped(session: ChatSession, transcript: Transcript) -> None:
+    print(BANNER, file=sys.stderr)
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        pieces: list[str] = []
+        text, _ = session.reply(line, pieces.append)  # urgent advice first, then the reply
+        print("".join(pieces).strip().replace("\n", " "), flush=True)
+        transcript.write(f"患者: {line}")
+        transcript.write(f"医生: {text}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `medbot-chat`."""
+    from .modeling import load_for_inference
+
+    chat_args, gen_args = parse_args((ChatArguments, GenerationArguments), argv)
+    try:
+        model, tokenizer = load_for_inference(chat_args.model_name_or_path, chat_args.device)
+    except (OSError, ValueError) as e:
+        sys.exit(f"error: cannot load {chat_args.model_name_or_path}: {e}")
+    transcript = Transcript(chat_args.samples_file or DEFAULT_SAMPLES_FILE, chat_args.model_name_or_path)
+    session = ChatSession(model, tokenizer, chat_args, gen_args)
+    try:
+        (_interactive if sys.stdin.isatty() else _piped)(session, transcript)
+    finally:
+        transcript.close()

@@ -1,0 +1,133 @@
+"""Red-flag triage: recall and false alarms on phrasing sets, plus exact behaviour of the helpers.
+
+`tests/data/triage_cases.json` holds two sets:
+
+- `tuning` (181 urgent, 178 ordinary) shaped the patterns. It began as 71 + 76 phrasings written before any pattern
+  existed. Three held-out rounds followed, each written blind, measured once, then folded in: 31 + 30 (recall 0.74,
+  false alarms 0.03), 39 + 31 (0.67, 0.00) and 40 + 41 (0.62, 0.05; written to be hard).
+- `held_out` (40 urgent, 40 ordinary) was written after the last pattern change and never used to change one, so its
+  numbers estimate how the matcher does on wording it has not seen.
+
+On the held-out set the matcher measured recall 0.85 and false alarms 0.075. Two of its misses were self-harm
+statements ("死了大家都会轻松", "结束一切"); self-harm must not be missed, so those two phrasings were then added to the
+patterns, which makes the self-harm row of the held-out set no longer unseen (recall now 0.90). The held-out test
+asserts a floor (recall >= 0.85, false alarms <= 0.10) rather than the tuning set's bar, which it does not reach.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medbot_hf.safety import CATEGORIES, NOT_URGENT, TriageResult, prepend_advice, triage
+
+CASES = json.loads((Path(__file__).parent / "data" / "triage_cases.json").read_text(encoding="utf-8"))
+MIN_RECALL = 0.95
+MAX_FALSE_ALARM = 0.05
+MIN_CATEGORY_ACCURACY = 0.90
+
+TASK_EXAMPLES = [
+    "胸痛的原因有哪些",
+    "我奶奶以前中风过，现在饮食要注意什么",
+    "抽血前需要空腹吗",
+    "鼻子出血怎么止血",
+    "过敏性鼻炎怎么治",
+    "孕期可以吃螃蟹吗",
+    "宝宝37.5度算发烧吗",
+    "自杀率最高的国家",
+    "以前有过一次晕倒，现在好了",
+]
+
+
+def measure(split: str) -> dict[str, float]:
+    """Recall, category accuracy and false-alarm rate of `triage` on one case set."""
+    urgent, ordinary = CASES[split]["urgent"], CASES[split]["ordinary"]
+    results = [triage(text) for text, _ in urgent]
+    return {
+        "recall": sum(r.urgent for r in results) / len(urgent),
+        "category_accuracy": sum(r.category == c for r, (_, c) in zip(results, urgent, strict=True)) / len(urgent),
+        "false_alarm": sum(triage(text).urgent for text in ordinary) / len(ordinary),
+    }
+
+
+def test_case_sets_are_large_and_cover_every_category():
+    tuning, held_out = CASES["tuning"], CASES["held_out"]
+    assert len(tuning["urgent"]) >= 60 and len(tuning["ordinary"]) >= 60
+    assert len(held_out["urgent"]) >= 20 and len(held_out["ordinary"]) >= 20
+    for category in CATEGORIES:
+        assert sum(c == category for _, c in tuning["urgent"]) >= 5, category
+    assert {c for split in CASES.values() for _, c in split["urgent"]} <= set(CATEGORIES)
+
+
+def report(split: str) -> dict[str, float]:
+    scores = measure(split)
+    print(f"\n{split}: " + ", ".join(f"{name} {value:.3f}" for name, value in scores.items()))
+    return scores
+
+
+def test_tuning_set_meets_the_thresholds():
+    scores = report("tuning")
+    assert scores["recall"] >= MIN_RECALL
+    assert scores["false_alarm"] <= MAX_FALSE_ALARM
+    assert scores["category_accuracy"] >= MIN_CATEGORY_ACCURACY
+
+
+def test_held_out_set_does_not_regress():
+    scores = report("held_out")
+    assert scores["recall"] >= 0.85
+    assert scores["false_alarm"] <= 0.10
+    assert scores["category_accuracy"] >= 0.80
+
+
+@pytest.mark.parametrize("text", TASK_EXAMPLES)
+def test_ordinary_questions_from_the_task_do_not_fire(text):
+    assert triage(text) == NOT_URGENT
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["以前想过自杀，最近又想死了", "我不想活了", "活着没意思", "我现在就想自杀", "我曾经割过腕，今天又想伤害自己"],
+)
+def test_present_self_harm_always_fires(text):
+    assert triage(text).category == "self_harm"
+
+
+def test_self_harm_advice_gives_the_hotlines():
+    advice = triage("我真的不想活了").advice
+    assert "400-161-9995" in advice
+    assert "010-82951332" in advice
+    assert "120" in advice and "110" in advice
+
+
+@pytest.mark.parametrize("category", [c for c in CATEGORIES if c != "self_harm"])
+def test_other_advice_sends_to_emergency_care(category):
+    text = next(t for t, c in CASES["tuning"]["urgent"] if c == category)
+    advice = triage(text).advice
+    assert "120" in advice or "急诊" in advice
+    assert len(advice) <= 80
+
+
+def test_negated_and_hypothetical_cues_do_not_fire():
+    assert not triage("我没有胸痛，也不出汗").urgent
+    assert not triage("如果胸痛出冷汗应该怎么办").urgent
+    assert triage("我现在胸痛出冷汗，万一是心梗怎么办").category == "chest_pain"
+
+
+def test_full_width_digits_are_read():
+    assert triage("宝宝３９．５度，精神很差").category == "infant_fever"
+
+
+def test_non_urgent_result_is_empty():
+    result = triage("感冒了喝什么好")
+    assert result == TriageResult(urgent=False, category=None, advice="")
+
+
+def test_prepend_advice_puts_the_advice_first():
+    result = triage("胸口突然很痛，还一直冒冷汗")
+    assert result.category == "chest_pain"
+    assert prepend_advice(result, "建议尽快就医。") == f"{result.advice}\n\n建议尽快就医。"
+    assert prepend_advice(result, "") == result.advice
+
+
+def test_prepend_advice_leaves_ordinary_replies_alone():
+    assert prepend_advice(triage("感冒了喝什么好"), "多喝水，注意休息。") == "多喝水，注意休息。"
