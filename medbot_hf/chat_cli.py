@@ -12,7 +12,7 @@ import sys
 import threading
 
 from .configs import ChatArguments, GenerationArguments, parse_args
-from .generation import stream_reply
+from .generation import enable_compiled_decoding, stream_reply
 from .safety import prepend_advice, triage
 
 BANNER = (
@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
         model, tokenizer = load_for_inference(chat_args.model_name_or_path, chat_args.device)
     except (OSError, ValueError) as e:
         sys.exit(f"error: cannot load {chat_args.model_name_or_path}: {e}")
+    if chat_args.torch_compile:
+        enable_compiled_decoding(model)
     transcript = Transcript(chat_args.samples_file or DEFAULT_SAMPLES_FILE, chat_args.model_name_or_path)
     session = ChatSession(model, tokenizer, chat_args, gen_args)
     try:

@@ -129,6 +129,9 @@ class ChatArguments:
         default=None, metadata={"help": "Transcript file, appended to (default: samples/chat_samples.txt)."}
     )
     device: str = field(default="auto", metadata={"help": "cpu, cuda, cuda:1, or auto."})
+    torch_compile: bool = field(
+        default=False, metadata={"help": "Static KV cache + compiled decoding: slow first reply, faster after."}
+    )
 
     def __post_init__(self):
         if self.max_history_len < 1:

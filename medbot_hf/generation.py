@@ -8,7 +8,13 @@ import threading
 from collections.abc import Iterator
 
 import torch
-from transformers import GenerationConfig, PreTrainedTokenizerBase, StoppingCriteria, TextIteratorStreamer
+from transformers import (
+    CompileConfig,
+    GenerationConfig,
+    PreTrainedTokenizerBase,
+    StoppingCriteria,
+    TextIteratorStreamer,
+)
 
 from .chat_format import encode_turns
 
@@ -43,6 +49,16 @@ def build_prompt(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, st
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     encoded = encode_turns(turn_ids, cls_id=cls_id, sep_id=sep_id, max_length=max_length, system_ids=system_ids)
     return encoded["input_ids"]
+
+
+def enable_compiled_decoding(model) -> None:
+    """Decode with a static KV cache and a `torch.compile`d step, on any device (transformers compiles on GPUs only
+    by default). The first reply pays the compilation (~10 s on 2 CPU cores for 12 layers); later ones decode
+    ~10% faster on a CPU (benchmarks/bench_generation.py)."""
+    config = CompileConfig(mode="default", dynamic=False)  # "reduce-overhead" means CUDA graphs
+    config._compile_all_devices = True  # the documented switch for compiling off-GPU
+    model.generation_config.cache_implementation = "static"
+    model.generation_config.compile_config = config
 
 
 class StopOnEvent(StoppingCriteria):
