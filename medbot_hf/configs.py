@@ -164,6 +164,30 @@ class EvalArguments:
     update_model_card: bool = field(default=True, metadata={"help": "Put the scores in MODEL/README.md (local)."})
 
 
+@dataclass
+class ServeArguments:
+    """Which model to serve, where, and with which limits."""
+
+    model_name_or_path: str = field(metadata={"help": "A trained output folder or a hub id."})
+    host: str = field(default="127.0.0.1", metadata={"help": "Interface to bind; 0.0.0.0 exposes the server."})
+    port: int = field(default=8000, metadata={"help": "TCP port."})
+    api_key: str | None = field(
+        default=None, metadata={"help": "Require `Authorization: Bearer KEY` on /api and /v1 (or MEDBOT_API_KEY)."}
+    )
+    cors_origins: str | None = field(default=None, metadata={"help": "Comma-separated origins allowed (CORS)."})
+    max_batch_size: int = field(default=16, metadata={"help": "Most concurrent requests in one generate call."})
+    max_queue: int = field(default=64, metadata={"help": "Most waiting requests; beyond it 503 + Retry-After."})
+    max_tokens_cap: int = field(default=256, metadata={"help": "Replies are cut at this many tokens."})
+    request_timeout_s: float = field(default=60.0, metadata={"help": "Per-request time limit (504 after)."})
+    max_seq_length: int | None = field(default=None, metadata={"help": "Prompt + reply room (default: n_positions)."})
+    log_messages: bool = field(default=False, metadata={"help": "Log message text (off: sizes and timings only)."})
+    device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto."})
+
+    def __post_init__(self):
+        if self.max_batch_size < 1 or self.max_queue < 1:
+            raise ValueError("--max_batch_size and --max_queue must be at least 1")
+
+
 def _yaml_defaults(path: str, known: set[str]) -> dict:
     if not os.path.isfile(path):
         raise ValueError(f"--config {path}: no such file")

@@ -13,6 +13,7 @@ from transformers import (
     GenerationConfig,
     PreTrainedTokenizerBase,
     StoppingCriteria,
+    StoppingCriteriaList,
     TextIteratorStreamer,
 )
 
@@ -74,6 +75,10 @@ class StopOnEvent(StoppingCriteria):
 def _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config) -> dict[str, torch.Tensor]:
     """Left-padded prompt ids and attention mask for a batch of histories."""
     room = (max_seq_length or model.config.n_positions) - config.max_new_tokens
+    if room < 4:
+        raise ValueError(
+            f"max_new_tokens={config.max_new_tokens} leaves no room for a prompt in {room + config.max_new_tokens}"
+        )
     prompts = [build_prompt(tokenizer, trim_history(h, max_history_len), room) for h in histories]
     width = max(map(len, prompts))
     ids = [[tokenizer.pad_token_id] * (width - len(p)) + p for p in prompts]
@@ -100,6 +105,7 @@ def generate_replies(
     max_history_len: int | None = None,
     seed: int | None = None,
     stop_event: threading.Event | None = None,
+    stopping_criteria: StoppingCriteriaList | None = None,
     streamer=None,
     **overrides,
 ) -> list[str]:
@@ -114,6 +120,7 @@ def generate_replies(
         max_history_len: keep only this many of the latest turns (the new question included).
         seed: seeds sampling, for reproducible replies.
         stop_event: generation stops early once it is set.
+        stopping_criteria: more criteria, e.g. one stop event per row of the batch.
         streamer: a `transformers` streamer (one history only).
         **overrides: `GenerationConfig` fields such as `temperature`, `top_k`, `top_p`, `repetition_penalty`,
             `no_repeat_ngram_size`, `max_new_tokens`, `do_sample`; None keeps the saved value.
@@ -125,7 +132,9 @@ def generate_replies(
     inputs = _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config)
     if seed is not None:
         torch.manual_seed(seed)
-    stopping = [StopOnEvent(stop_event)] if stop_event is not None else None
+    stopping = StoppingCriteriaList(stopping_criteria or [])
+    if stop_event is not None:
+        stopping.append(StopOnEvent(stop_event))
     output = model.generate(**inputs, generation_config=config, stopping_criteria=stopping, streamer=streamer)
     new = output[:, inputs["input_ids"].shape[1] :]
     return [text.strip() for text in tokenizer.batch_decode(new, skip_special_tokens=True)]
