@@ -8,6 +8,7 @@ from typing import Literal
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 MAX_MESSAGE_CHARS = 2000  # one message; the corpus's longest utterances are ~600
 MAX_TURNS = 64
@@ -70,11 +71,14 @@ def error(status: int, message: str, param: str | None = None, headers: dict | N
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-class RequestError(Exception):
-    """A request that breaks a limit or the chat format; answered with `status` and the field's name."""
+class RequestError(HTTPException):
+    """A request that breaks a limit or the chat format; answered with `status` and the field's name.
+
+    An `HTTPException`, so that FastAPI passes it through unchanged when it is raised while the body is read.
+    """
 
     def __init__(self, status: int, param: str, message: str):
-        super().__init__(message)
+        super().__init__(status, message)
         self.status, self.param, self.message = status, param, message
 
 

@@ -74,3 +74,23 @@ def trained(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("run")
     metrics = load_recipe("finetune").main(*parse_args(FINETUNE_ARGS, tiny_run_args(tmp_path)))
     return tmp_path / "out", metrics
+
+
+@pytest.fixture(scope="session")
+def slow_model(tokenizer, tmp_path_factory):
+    """A random 8-layer GPT-2 whose replies run to 900 tokens ([SEP] is held back): replies long enough to cut."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from medbot_hf.configs import GenerationArguments
+    from medbot_hf.training import build_generation_config
+
+    path = tmp_path_factory.mktemp("slow")
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(tokenizer), n_embd=256, n_layer=8, n_head=4, n_positions=2048)
+    model = GPT2LMHeadModel(config)
+    model.generation_config = build_generation_config(tokenizer, GenerationArguments(max_new_tokens=900))
+    model.generation_config.min_new_tokens = 900
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

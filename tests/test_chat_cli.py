@@ -6,29 +6,9 @@ import sys
 import time
 
 import pexpect
-import pytest
-import torch
 from conftest import ROOT
-from transformers import GPT2Config, GPT2LMHeadModel
-
-from medbot_hf.configs import GenerationArguments
-from medbot_hf.training import build_generation_config
 
 CHAT = [sys.executable, str(ROOT / "recipes" / "chat.py")]
-
-
-@pytest.fixture(scope="module")
-def slow_model(tokenizer, tmp_path_factory):
-    """A random 8-layer GPT-2 that must write 900 tokens: a reply long enough to interrupt."""
-    path = tmp_path_factory.mktemp("slow")
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=len(tokenizer), n_embd=256, n_layer=8, n_head=4, n_positions=1024)
-    model = GPT2LMHeadModel(config)
-    model.generation_config = build_generation_config(tokenizer, GenerationArguments(max_new_tokens=900))
-    model.generation_config.min_new_tokens = 900
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 def spawn(model_dir, tmp_path, *extra):

@@ -1,0 +1,288 @@
+"""The web service over real HTTP: a real uvicorn process on 127.0.0.1, real clients, a real browser."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from conftest import ROOT
+
+from medbot_hf.configs import ServeArguments
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def server(model_dir, *extra: str):
+    """`python recipes/serve.py` on a free port; yields `(base_url, log_path)`."""
+    port = free_port()
+    log = ROOT / "test-artifacts" / f"server-{port}.log"
+    log.parent.mkdir(exist_ok=True)
+    command = [sys.executable, "recipes/serve.py", "--model_name_or_path", str(model_dir), "--port", str(port), *extra]
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        yield base, log
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def api(trained):
+    with server(trained[0]) as (base, log):
+        yield base, log
+
+
+def ask(text: str, **extra) -> dict:
+    return {"messages": [{"role": "user", "content": text}], **extra}
+
+
+def test_chat_api_and_health(api):
+    base, log = api
+    assert httpx.get(base + "/health").json()["status"] == "ok"
+    body = httpx.post(base + "/api/chat", json=ask("我头疼怎么办？", max_tokens=12), timeout=30).json()
+    assert body["reply"] and body["triage"] == {"urgent": False, "category": None, "advice": ""}
+    urgent = httpx.post(
+        base + "/api/chat", json=ask("胸口剧痛，满头大汗，左胳膊发麻", max_tokens=5), timeout=30
+    ).json()
+    assert (
+        urgent["triage"]["urgent"]
+        and urgent["triage"]["category"] == "chest_pain"
+        and "120" in urgent["triage"]["advice"]
+    )
+    assert "Uvicorn running on http://127.0.0.1:" in log.read_text()  # binds loopback by default
+    assert ServeArguments(model_name_or_path="x").host == "127.0.0.1"
+    assert "我头疼" not in log.read_text()  # message text is not logged unless asked
+
+
+def test_chat_stream_sse(api):
+    base, _ = api
+    with httpx.stream("POST", base + "/api/chat/stream", json=ask("发烧了怎么办", max_tokens=16), timeout=30) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
+    assert "triage" in events[0] and events[-1]["done"]
+    deltas = "".join(e["delta"] for e in events if "delta" in e)
+    assert len([e for e in events if "delta" in e]) > 1 and deltas.strip() == events[-1]["reply"]
+
+
+@pytest.mark.parametrize(
+    "payload, status, param",
+    [
+        (ask("x" * 2001), 413, "messages[0].content"),
+        (
+            {
+                "messages": [{"role": "user", "content": "问"}, {"role": "assistant", "content": "答"}] * 40
+                + [{"role": "user", "content": "问"}]
+            },
+            413,
+            "messages",
+        ),
+        ({"messages": [{"role": "assistant", "content": "你好"}]}, 422, "messages"),
+        ({"messages": [{"role": "doctor", "content": "你好"}]}, 422, "messages[0].role"),
+        ({"messages": []}, 422, "messages"),
+        (ask("头疼", max_tokens=100000), 422, "max_tokens"),
+        (ask("头疼", temperature=9), 422, "temperature"),
+        ({"text": "头疼"}, 422, "messages"),
+    ],
+    ids=[
+        "long-message",
+        "too-many-turns",
+        "role-order",
+        "unknown-role",
+        "empty",
+        "max-tokens",
+        "temperature",
+        "no-messages",
+    ],
+)
+def test_limits_give_4xx_naming_the_field(api, payload, status, param):
+    base, _ = api
+    response = httpx.post(base + "/api/chat", json=payload, timeout=30)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["param"] == param and param in error["message"] and "Traceback" not in response.text
+
+
+def test_body_size_limit(api):
+    base, _ = api
+    big = json.dumps(ask("头" * 10) | {"pad": "x" * 70000})
+    response = httpx.post(base + "/api/chat", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and response.json()["error"]["param"] == "body"
+    chunked = httpx.post(base + "/api/chat", content=iter([big[:40000].encode(), big[40000:].encode()]))
+    assert chunked.status_code == 413 and chunked.json()["error"]["param"] == "body"
+
+
+def test_openai_client(api):
+    from openai import OpenAI
+
+    base, _ = api
+    client = OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0)
+    assert [m.id for m in client.models.list().data] == ["out"]
+    done = client.chat.completions.create(
+        model="out", messages=[{"role": "user", "content": "嗓子疼怎么办？"}], max_tokens=10, temperature=0, seed=1
+    )
+    text = done.choices[0].message.content
+    assert text and done.choices[0].finish_reason in ("stop", "length") and done.usage.completion_tokens <= 10
+    assert done.usage.prompt_tokens == len("嗓子疼怎么办？") + 2  # [CLS] question [SEP]
+    stream = client.chat.completions.create(
+        model="out",
+        messages=[{"role": "user", "content": "嗓子疼怎么办？"}],
+        max_tokens=10,
+        temperature=0,
+        stream=True,
+    )
+    pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    assert len(pieces) > 2 and "".join(pieces).strip() == text  # greedy: the same reply either way
+
+
+def test_page_headers_and_openapi(api):
+    base, _ = api
+    page = httpx.get(base + "/")
+    assert page.status_code == 200 and "不是医生" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert httpx.get(base + "/static/app.js").status_code == 200
+    paths = httpx.get(base + "/openapi.json").json()["paths"]
+    assert {"/api/chat", "/api/chat/stream", "/v1/chat/completions", "/v1/models", "/health"} <= set(paths)
+    preflight = httpx.options(
+        base + "/api/chat", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert "access-control-allow-origin" not in preflight.headers  # CORS closed by default
+
+
+def test_api_key_and_cors(trained):
+    with server(trained[0], "--api_key", "s3cret", "--cors_origins", "http://app.example") as (base, _):
+        assert httpx.post(base + "/api/chat", json=ask("头疼")).status_code == 401
+        wrong = httpx.get(base + "/v1/models", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and wrong.json()["error"]["param"] == "authorization"
+        ok = httpx.post(base + "/api/chat", json=ask("头疼", max_tokens=4), headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+        assert httpx.get(base + "/health").status_code == 200 and httpx.get(base + "/").status_code == 200
+        preflight = httpx.options(
+            base + "/api/chat", headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST"}
+        )
+        assert preflight.headers["access-control-allow-origin"] == "http://app.example"
+
+
+def test_timeout_and_disconnect_stop_generation(slow_model):
+    with server(slow_model, "--request_timeout_s", "2", "--max_batch_size", "1") as (base, log):
+        start = time.monotonic()
+        late = httpx.post(base + "/api/chat", json=ask("头疼", max_tokens=900), timeout=60)
+        assert late.status_code == 504 and late.json()["error"]["param"] == "timeout" and time.monotonic() - start < 10
+        with httpx.stream("POST", base + "/api/chat/stream", json=ask("发烧", max_tokens=900), timeout=30) as r:
+            next(r.iter_lines())  # the triage event: generation has started; then the client goes away
+        start = time.monotonic()
+        quick = httpx.post(base + "/api/chat", json=ask("咳嗽", max_tokens=3), timeout=30)
+        # the worker is free again: both long generations were stopped, not left to run their 900 tokens
+        assert quick.status_code == 200 and time.monotonic() - start < 3
+
+
+@pytest.mark.slow
+def test_sixteen_clients_are_batched(trained):
+    with server(trained[0], "--max_batch_size", "16") as (base, _):
+
+        def client(i: int) -> list[dict]:
+            with httpx.Client(timeout=60) as http:
+                return [
+                    http.post(base + "/api/chat", json=ask(f"第{i}个问题：头疼{j}天了", max_tokens=16))
+                    for j in range(3)
+                ]
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            responses = [r for rs in pool.map(client, range(16)) for r in rs]
+        assert [r.status_code for r in responses] == [200] * 48
+        assert all(isinstance(r.json()["reply"], str) and "triage" in r.json() for r in responses)
+        assert httpx.get(base + "/health").json()["batches"] < 48  # concurrent requests shared generate calls
+
+
+@pytest.mark.slow
+def test_overload_gets_503_not_a_hang(slow_model):
+    with server(slow_model, "--max_queue", "2", "--max_batch_size", "1") as (base, _):
+
+        def client(i: int) -> httpx.Response:
+            return httpx.post(base + "/api/chat", json=ask(f"问题{i}", max_tokens=60), timeout=60)
+
+        start = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            responses = list(pool.map(client, range(16)))
+        codes = [r.status_code for r in responses]
+        assert set(codes) == {200, 503} and codes.count(503) >= 8 and time.monotonic() - start < 60
+        busy = next(r for r in responses if r.status_code == 503)
+        assert busy.headers["retry-after"] == "2" and busy.json()["error"]["param"] == "queue"
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_no_server_error(trained, tmp_path):
+    with server(trained[0], "--max_tokens_cap", "8") as (base, _):
+        result = subprocess.run(
+            [sys.executable, "-m", "schemathesis.cli", "run", base + "/openapi.json", "--checks", "not_a_server_error",
+             "--max-examples", "30", "--workers", "1", "--request-timeout", "30", "--phases", "examples,fuzzing"],
+            capture_output=True, text=True, timeout=600, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"},
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_page_in_headless_chromium(api):
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    base, _ = api
+    ARTIFACTS.mkdir(exist_ok=True)
+    payload = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 390, "height": 780})  # a phone-width screen
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(base + "/")
+        assert "不是医生" in page.inner_text("#disclaimer")
+        page.fill("#input", "我头疼两天了怎么办？")
+        page.click("#send")
+        expect = playwright.expect  # locator waits: the page's CSP forbids the eval that wait_for_function needs
+        expect(page.locator(".msg.assistant .text")).to_have_count(1)
+        expect(page.locator("#send")).to_be_enabled()
+        reply = page.inner_text(".msg.assistant .text")
+        assert reply and reply != "…"
+        page.reload()
+        assert page.locator(".msg").count() == 2 and page.inner_text(".msg.user .text") == "我头疼两天了怎么办？"
+        page.fill("#input", payload)
+        page.press("#input", "Enter")
+        expect(page.locator(".msg.assistant .text")).to_have_count(2)
+        expect(page.locator("#send")).to_be_enabled()
+        assert page.locator(".msg.user .text").nth(1).inner_text() == payload
+        assert page.locator("#log img, #log script").count() == 0 and not dialogs
+        page.fill("#input", "胸口剧痛，满头大汗，左胳膊发麻")
+        page.click("#send")
+        page.wait_for_selector("#triage:not([hidden])")
+        assert "120" in page.inner_text("#triage")
+        expect(page.locator("#send")).to_be_enabled()
+        page.screenshot(path=str(ARTIFACTS / "chat_page.png"), full_page=True)
+        assert page.evaluate("document.body.scrollWidth") <= 390  # no sideways scrolling on a phone
+        page.click("#reset")
+        assert page.locator(".msg").count() == 0
+        browser.close()
