@@ -1,0 +1,92 @@
+"""Serving throughput: batched generation against one-request-at-a-time, at 1, 4 and 16 concurrent clients.
+
+    python benchmarks/bench_serving.py [--requests_per_client 4 --max_tokens 32]
+
+The model is the CPU recipe's GPT-2 (4 layers, 256 dim, n_positions 256; random weights, vocab from the bundled
+corpus). Every reply is exactly `max_tokens` long (`min_new_tokens` holds [SEP] back), so both servers do the same
+work. Each server is a real `recipes/serve.py` process on 127.0.0.1; clients are threads with their own httpx client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import torch
+from common import ROOT, machine, table
+from transformers import GPT2Config, GPT2LMHeadModel
+
+sys.path.insert(0, str(ROOT / "tests"))
+from test_serving import server  # noqa: E402  (the same real-process launcher the tests use)
+
+from medbot_hf.configs import GenerationArguments  # noqa: E402
+from medbot_hf.corpus import read_corpus  # noqa: E402
+from medbot_hf.modeling import build_tokenizer  # noqa: E402
+from medbot_hf.training import build_generation_config  # noqa: E402
+
+QUESTIONS = ["我头疼两天了怎么办？", "孩子发烧38度要去医院吗？", "最近总是失眠，有什么办法？", "胃疼吃什么药好？"]
+
+
+def make_model(path: Path, max_tokens: int) -> None:
+    texts = [m["content"] for d in read_corpus(str(ROOT / "data/sample/train.txt")).dialogues for m in d]
+    tokenizer = build_tokenizer(texts)
+    torch.manual_seed(0)
+    special = {"bos_token_id": 2, "eos_token_id": 3, "pad_token_id": 0}
+    config = GPT2Config(vocab_size=len(tokenizer), n_embd=256, n_layer=4, n_head=4, n_positions=256, **special)
+    model = GPT2LMHeadModel(config)
+    model.generation_config = build_generation_config(tokenizer, GenerationArguments(max_new_tokens=max_tokens))
+    model.generation_config.min_new_tokens = max_tokens
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+
+
+def load(base: str, clients: int, per_client: int, max_tokens: int) -> list:
+    def client(i: int) -> list[tuple[int, float]]:
+        out = []
+        with httpx.Client(timeout=120) as http:
+            for j in range(per_client):
+                body = {"messages": [{"role": "user", "content": QUESTIONS[(i + j) % 4]}], "max_tokens": max_tokens}
+                start = time.perf_counter()
+                status = http.post(base + "/api/chat", json=body).status_code
+                out.append((status, time.perf_counter() - start))
+        return out
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        results = [r for rs in pool.map(client, range(clients)) for r in rs]
+    wall = time.perf_counter() - start
+    latencies = sorted(t for _, t in results)
+    errors = sum(status != 200 for status, _ in results)
+    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+    return [len(results) / wall, statistics.median(latencies), p95, errors]
+
+
+def main(args) -> None:
+    print(f"Machine: {machine()}")
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        make_model(Path(tmp), args.max_tokens)
+        for name, batch in (("one at a time", "1"), ("batched", "16")):
+            with server(tmp, "--max_batch_size", batch, "--max_queue", "64") as (base, _):
+                load(base, 4, 2, args.max_tokens)  # warm-up: the first calls of a fresh process are slower
+                for clients in (1, 4, 16):
+                    rows[name, clients] = load(base, clients, args.requests_per_client, args.max_tokens)
+    out = []
+    for (name, clients), (rps, p50, p95, errors) in rows.items():
+        speedup = rps / rows["one at a time", clients][0]
+        out.append([name, clients, f"{rps:.2f}", f"{p50:.2f}", f"{p95:.2f}", errors, f"{speedup:.1f}x"])
+    print(f"\n## Serving: {args.max_tokens}-token replies, {args.requests_per_client} requests per client\n")
+    print(table(["server", "clients", "requests/s", "p50 s", "p95 s", "errors", "vs one at a time"], out))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests_per_client", type=int, default=4)
+    parser.add_argument("--max_tokens", type=int, default=32)
+    main(parser.parse_args())
