@@ -242,16 +242,9 @@ def _add_openai_routes(app: FastAPI, batcher: Batcher, model_name: str, limits: 
                 _completion_chunks(batcher, job, head, advice, limits), media_type="text/event-stream"
             )
         reply = await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s)
-        tokenizer = batcher.tokenizer
-        used = len(tokenizer(reply, add_special_tokens=False)["input_ids"])
-        prompt = (
-            sum(
-                len(ids) + 1
-                for ids in tokenizer([m["content"] for m in messages], add_special_tokens=False)["input_ids"]
-            )
-            + 1
-        )
-        finish = "length" if used >= params["max_new_tokens"] else "stop"
+        max_new = params.get("max_new_tokens", batcher.model.generation_config.max_new_tokens)
+        prompt, used = _token_counts(batcher, messages, reply, max_new)
+        finish = "length" if used >= max_new else "stop"
         choice = {"index": 0, "message": {"role": "assistant", "content": advice + reply}, "finish_reason": finish}
         usage = {"prompt_tokens": prompt, "completion_tokens": used, "total_tokens": prompt + used}
         return {**head, "object": "chat.completion", "choices": [choice], "usage": usage}

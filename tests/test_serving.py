@@ -149,6 +149,8 @@ def test_openai_client(api):
     text = done.choices[0].message.content
     assert text and done.choices[0].finish_reason in ("stop", "length") and done.usage.completion_tokens <= 10
     assert done.usage.prompt_tokens == len("嗓子疼怎么办？") + 2  # [CLS] question [SEP]
+    default = client.chat.completions.create(model="out", messages=[{"role": "user", "content": "咳嗽"}])
+    assert default.usage.completion_tokens <= 64  # no max_tokens: the saved generation_config's 64 (found by fuzzing)
     stream = client.chat.completions.create(
         model="out",
         messages=[{"role": "user", "content": "嗓子疼怎么办？"}],
