@@ -235,4 +235,27 @@ def parse_args(dataclass_types: tuple, argv: list[str] | None = None) -> tuple:
     return tuple(outputs)
 
 
-FINETUNE_ARGS = (ModelArguments, DataArguments, GenerationArguments, TrainingArguments)
+NONFINITE_POLICIES = ("stop", "skip")
+
+
+@dataclass
+class MedbotTrainingArguments(TrainingArguments):
+    """`transformers.TrainingArguments` plus what a run does when a step's loss or gradient is inf or NaN."""
+
+    nonfinite_loss: str = field(
+        default="stop",
+        metadata={
+            "help": "On an inf/NaN loss or gradient norm: stop, naming the step, or skip the update and count it "
+            "(skip: recipes/finetune_accelerate.py only).",
+            "choices": list(NONFINITE_POLICIES),
+        },
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.nonfinite_loss not in NONFINITE_POLICIES:  # a YAML value bypasses argparse's choices
+            choices = ", ".join(NONFINITE_POLICIES)
+            raise ValueError(f"--nonfinite_loss must be one of {choices}, got {self.nonfinite_loss!r}")
+
+
+FINETUNE_ARGS = (ModelArguments, DataArguments, GenerationArguments, MedbotTrainingArguments)

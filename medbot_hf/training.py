@@ -8,17 +8,21 @@ import logging
 import math
 import os
 import re
+import shutil
 import zipfile
 
 import numpy as np
 import torch
 from safetensors import safe_open
-from transformers import GenerationConfig, PreTrainedTokenizerBase
+from torch.distributed.tensor import DTensor
+from transformers import GenerationConfig, PreTrainedTokenizerBase, TrainerCallback
 
 from .chat_format import IGNORE_INDEX
 
 logger = logging.getLogger(__name__)
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+LOOP_STATE_NAME = "loop_state.json"
+CHECKPOINT_STATE_FILES = {"trainer": "trainer_state.json", "accelerate": LOOP_STATE_NAME}  # each written last
 
 
 def preprocess_logits_for_metrics(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -42,40 +46,114 @@ def compute_metrics(eval_pred) -> dict[str, float]:
     return {"token_accuracy": float(correct.sum() / mask.sum()), "perplexity": math.exp(min(mean_nll, 50.0))}
 
 
-def checkpoint_is_complete(path: str) -> bool:
-    """True when a Trainer checkpoint was written to the end: its state, weights and optimizer all read back.
+def checkpoint_layout(path: str) -> str | None:
+    """Which recipe wrote a checkpoint, `"trainer"` or `"accelerate"`, told by the state file each writes last."""
+    return next((k for k, name in CHECKPOINT_STATE_FILES.items() if os.path.isfile(os.path.join(path, name))), None)
 
-    `trainer_state.json` is written last, and the weights and torch files are checked for truncation, so a
-    checkpoint whose write was interrupted (or that lost files since) is never resumed from.
+
+def mark_checkpoint_complete(path: str, state: dict) -> None:
+    """Write an accelerate-loop checkpoint's `loop_state.json`, last, listing the size of every file already there."""
+    files = {}
+    for root, _, names in os.walk(path):
+        for name in names:
+            files[os.path.relpath(os.path.join(root, name), path)] = os.path.getsize(os.path.join(root, name))
+    with open(os.path.join(path, LOOP_STATE_NAME), "w", encoding="utf-8") as f:
+        json.dump({**state, "files": files}, f, indent=1)
+
+
+def _zip_reads_back(path: str) -> bool:
+    with zipfile.ZipFile(path) as archive:  # torch.save writes zip archives
+        return archive.testzip() is None
+
+
+def checkpoint_is_complete(path: str) -> bool:
+    """True when a checkpoint of either recipe was written to the end and still reads back.
+
+    The Trainer writes `trainer_state.json` last. The accelerate loop writes into `checkpoint-N.tmp`, adds
+    `loop_state.json` (with every file's size) last, then renames the folder. Beyond that, the weights are read in
+    full and the torch files checked for truncation, so a checkpoint whose write was interrupted (or that lost files
+    or was cut short since) is never resumed from.
     """
+    layout = checkpoint_layout(path)
+    if layout is None:
+        return False
     try:
-        with open(os.path.join(path, "trainer_state.json"), encoding="utf-8") as f:
-            json.load(f)
-        with safe_open(os.path.join(path, "model.safetensors"), "np") as weights:
-            for name in weights.keys():  # reads every tensor: a truncated file fails here
-                weights.get_slice(name)[...]
-        for name in ("optimizer.pt", "scheduler.pt"):
-            with zipfile.ZipFile(os.path.join(path, name)) as archive:
-                if archive.testzip() is not None:
-                    return False
+        with open(os.path.join(path, CHECKPOINT_STATE_FILES[layout]), encoding="utf-8") as f:
+            files = json.load(f).get("files", {})
+        if any(os.path.getsize(os.path.join(path, name)) != size for name, size in files.items()):
+            return False
+        torch_files = [n for n in files if n.endswith((".bin", ".pt", ".pkl"))] or ["optimizer.pt", "scheduler.pt"]
+        if layout == "trainer" or "model.safetensors" in files:  # FSDP and DeepSpeed shard the weights instead
+            with safe_open(os.path.join(path, "model.safetensors"), "np") as weights:
+                for name in weights.keys():  # reads every tensor: a truncated file fails here
+                    weights.get_slice(name)[...]
+        return all(_zip_reads_back(os.path.join(path, name)) for name in torch_files)
     except (OSError, ValueError, zipfile.BadZipFile, json.JSONDecodeError, Exception):  # noqa: B014
         return False
-    return True
 
 
-def find_resume_checkpoint(output_dir: str) -> str | None:
-    """The newest complete `checkpoint-N` in `output_dir`; incomplete ones are skipped with a warning."""
+def find_resume_checkpoint(output_dir: str, layout: str = "trainer") -> str | None:
+    """The newest complete `checkpoint-N` in `output_dir` written by `layout`'s recipe.
+
+    Incomplete checkpoints, the other recipe's, and `checkpoint-N.tmp` folders (a save cut off before its rename)
+    are skipped with a warning.
+    """
     if not os.path.isdir(output_dir):
         return None
-    steps = sorted(
-        (int(m.group(1)), name) for name in os.listdir(output_dir) if (m := _CHECKPOINT.match(name)) is not None
-    )
+    names = sorted(os.listdir(output_dir))
+    for name in names:
+        if name.startswith("checkpoint-") and name.endswith(".tmp"):
+            logger.warning("Skipping %s: a save cut off before it finished", os.path.join(output_dir, name))
+    steps = sorted((int(m.group(1)), name) for name in names if (m := _CHECKPOINT.match(name)) is not None)
     for _, name in reversed(steps):
         path = os.path.join(output_dir, name)
-        if checkpoint_is_complete(path):
+        if not checkpoint_is_complete(path):
+            logger.warning("Skipping %s: its write did not finish (files missing or truncated)", path)
+        elif checkpoint_layout(path) != layout:
+            logger.warning("Skipping %s: written by the %s recipe, not this one", path, checkpoint_layout(path))
+        else:
             return path
-        logger.warning("Skipping %s: its write did not finish (files missing or truncated)", path)
     return None
+
+
+def rotate_checkpoints(output_dir: str, limit: int | None, keep: str | None) -> None:
+    """Delete all but the newest `limit` checkpoints (oldest first), and never `keep`, the best one."""
+    names = sorted((int(m.group(1)), n) for n in os.listdir(output_dir) if (m := _CHECKPOINT.match(n)) is not None)
+    for _, name in names[: -limit if limit else 0]:
+        if name != keep:
+            shutil.rmtree(os.path.join(output_dir, name))
+
+
+class NonFiniteLossError(RuntimeError):
+    """A step's loss or gradients were inf or NaN under `--nonfinite_loss stop`."""
+
+
+def nonfinite_message(step: int, what: str, output_dir: str, layout: str) -> str:
+    """The one line a run stops with when step `step` is not finite: where, what, and the ways on."""
+    last = find_resume_checkpoint(output_dir, layout)
+    return (
+        f"non-finite {what} at step {step}: training stopped there. Lower the learning rate (or raise warmup_steps) "
+        f"and rerun to resume from {last or 'the start'}, or set --nonfinite_loss skip (accelerate recipe only)"
+    )
+
+
+class NonFiniteLossCallback(TrainerCallback):
+    """Stop the Trainer, naming the step, as soon as a step's gradients hold inf or NaN (as any non-finite loss
+    makes them). On its own the Trainer trains on: `logging_nan_inf_filter` only hides such losses from the log.
+    Under fp16 the gradient scaler skips overflowing steps by design, so the check is off there (and under
+    DeepSpeed, whose engine keeps the gradients)."""
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        if args.fp16 or not grads:
+            return
+        local = [g.to_local() if isinstance(g, DTensor) else g for g in grads]  # FSDP's shards
+        finite = torch.isfinite(torch.nn.utils.get_total_norm(local)).float()
+        if torch.distributed.is_initialized():  # so that every rank stops, or none
+            torch.distributed.all_reduce(finite, op=torch.distributed.ReduceOp.MIN)
+        if not finite:
+            step = state.global_step + 1
+            raise NonFiniteLossError(nonfinite_message(step, "loss or gradient", args.output_dir, "trainer"))
 
 
 def build_generation_config(tokenizer: PreTrainedTokenizerBase, gen_args) -> GenerationConfig:
@@ -159,15 +237,14 @@ def prepare(model_args, data_args, training_args, resume_from: str | None = None
     return tokenizer, raw, tokenized, model
 
 
-def resolve_resume(training_args) -> str | None:
-    """`--resume_from_checkpoint` if given, else the newest complete checkpoint already in `output_dir`."""
-    if training_args.resume_from_checkpoint:
-        if not checkpoint_is_complete(training_args.resume_from_checkpoint):
-            raise ValueError(
-                f"--resume_from_checkpoint {training_args.resume_from_checkpoint}: not a complete checkpoint"
-            )
-        return training_args.resume_from_checkpoint
-    found = find_resume_checkpoint(training_args.output_dir)
+def resolve_resume(training_args, layout: str = "trainer") -> str | None:
+    """`--resume_from_checkpoint` if given, else the newest complete checkpoint of `layout` already in `output_dir`."""
+    path = training_args.resume_from_checkpoint
+    if path:
+        if not checkpoint_is_complete(path) or checkpoint_layout(path) != layout:
+            raise ValueError(f"--resume_from_checkpoint {path}: not a complete checkpoint of the {layout} recipe")
+        return path
+    found = find_resume_checkpoint(training_args.output_dir, layout)
     if found:
         logger.warning("Resuming from %s (remove %s to start over)", found, training_args.output_dir)
     return found
@@ -176,7 +253,7 @@ def resolve_resume(training_args) -> str | None:
 TRAINING_FIELDS = (
     "learning_rate", "lr_scheduler_type", "warmup_steps", "weight_decay", "max_grad_norm", "max_steps",
     "num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps", "train_sampling_strategy",
-    "seed", "bf16", "hub_model_id",
+    "seed", "bf16", "hub_model_id", "nonfinite_loss",
 )  # fmt: skip
 
 

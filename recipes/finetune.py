@@ -21,6 +21,8 @@ from medbot_hf.data import get_collator, get_raw_datasets
 from medbot_hf.generation import generate_reply
 from medbot_hf.hub import HubError, check_push_possible, push_folder
 from medbot_hf.training import (
+    NonFiniteLossCallback,
+    NonFiniteLossError,
     build_generation_config,
     compute_metrics,
     finish_output_dir,
@@ -40,6 +42,8 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         _, stats = get_raw_datasets(data_args, seed=training_args.seed)
         print(json.dumps(stats, ensure_ascii=False, indent=2))
         return stats
+    if training_args.nonfinite_loss == "skip":  # the Trainer cannot skip an update from a callback
+        raise ValueError("--nonfinite_loss skip needs recipes/finetune_accelerate.py; this recipe can only stop")
     set_seed(training_args.seed)
     if training_args.push_to_hub:  # fail now, not after hours of training
         check_push_possible(training_args.hub_token)
@@ -56,6 +60,7 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         data_collator=get_collator(tokenizer),
         compute_metrics=compute_metrics,
         preprocess_logits_for_metrics=preprocess_logits_for_metrics,
+        callbacks=[NonFiniteLossCallback()],
     )
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model()  # on every rank: the library synchronises inside
@@ -87,5 +92,5 @@ if __name__ == "__main__":
     args = parse_args(FINETUNE_ARGS)
     try:
         main(*args)
-    except (CorpusError, HubError, ValueError, OSError) as e:  # bad input: one clear line, no traceback
+    except (CorpusError, HubError, NonFiniteLossError, ValueError, OSError) as e:  # one clear line, no traceback
         sys.exit(f"error: {e}")

@@ -266,6 +266,7 @@ def test_page_in_headless_chromium(api):
         page.fill("#input", "我头疼两天了怎么办？")
         page.click("#send")
         expect = playwright.expect  # locator waits: the page's CSP forbids the eval that wait_for_function needs
+        expect.set_options(timeout=30_000)  # a loaded 2-core CI machine generates slowly
         expect(page.locator(".msg.assistant .text")).to_have_count(1)
         expect(page.locator("#send")).to_be_enabled()
         reply = page.inner_text(".msg.assistant .text")
@@ -280,7 +281,7 @@ def test_page_in_headless_chromium(api):
         assert page.locator("#log img, #log script").count() == 0 and not dialogs
         page.fill("#input", "胸口剧痛，满头大汗，左胳膊发麻")
         page.click("#send")
-        page.wait_for_selector("#triage:not([hidden])")
+        page.wait_for_selector("#triage:not([hidden])", timeout=30_000)
         assert "120" in page.inner_text("#triage")
         expect(page.locator("#send")).to_be_enabled()
         page.screenshot(path=str(ARTIFACTS / "chat_page.png"), full_page=True)

@@ -1,0 +1,134 @@
+"""Fine-tune GPT-2 on a dialogue corpus with an explicit accelerate loop (medbot_hf/accelerate_loop.py).
+
+    accelerate launch --config_file accelerate_configs/cpu_2proc.yaml recipes/finetune_accelerate.py \
+        --config recipes/sample/config_smoke.yaml [--any_field value ...]
+
+It takes the same YAML recipes and flags as recipes/finetune.py and leaves the same output folder, plus
+`loss_log.jsonl` (one line per optimizer step). Checkpoints are `accelerate` states in OUTPUT_DIR/checkpoint-N; the
+same command run again resumes from the newest complete one. `--nonfinite_loss skip` skips and counts steps whose
+loss or gradient norm is inf/NaN instead of stopping.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import GradientAccumulationPlugin
+from transformers import TrainerState, set_seed
+
+from medbot_hf.accelerate_loop import Run, build_run, evaluate, load_checkpoint, train, weights_finite
+from medbot_hf.configs import FINETUNE_ARGS, parse_args
+from medbot_hf.corpus import CorpusError
+from medbot_hf.data import get_raw_datasets
+from medbot_hf.generation import generate_reply
+from medbot_hf.hub import HubError, check_push_possible, push_folder
+from medbot_hf.modeling import load_for_inference
+from medbot_hf.training import (
+    NonFiniteLossError,
+    build_generation_config,
+    finish_output_dir,
+    prepare,
+    resolve_resume,
+    run_settings,
+    setup_logging,
+)
+
+logger = logging.getLogger("medbot_hf.finetune_accelerate")
+
+
+def save_final_folder(run: Run, train_metrics: dict) -> dict:
+    """Load the best checkpoint (with `load_best_model_at_end`), evaluate, and save what the Trainer recipe saves:
+    weights, configs, tokenizer, `*_results.json`, `trainer_state.json`. On every process: FSDP and ZeRO-3 gather
+    the weights collectively."""
+    acc, args, state = run.accelerator, run.args, run.state
+    if args.load_best_model_at_end and state.best_checkpoint:
+        logger.info("Loading the best checkpoint, %s (%s)", state.best_checkpoint, state.best_metric)
+        acc.load_state(os.path.join(args.output_dir, state.best_checkpoint))
+    if not weights_finite(run):
+        raise NonFiniteLossError(f"the final weights hold inf or NaN, so none were saved to {args.output_dir}")
+    eval_metrics = {**evaluate(run), "epoch": train_metrics["epoch"]}
+    state.log_history.append({**eval_metrics, "step": state.global_step})
+    logger.info("Final evaluation: %s", json.dumps(eval_metrics))
+    eval_metrics["perplexity"] = eval_metrics["eval_perplexity"]  # as the Trainer recipe reports it
+    model, state_dict = acc.unwrap_model(run.model), acc.get_state_dict(run.model)
+    model.save_pretrained(args.output_dir, is_main_process=acc.is_main_process, state_dict=state_dict)
+    if acc.is_main_process:
+        run.tokenizer.save_pretrained(args.output_dir)
+        torch.save(args, os.path.join(args.output_dir, "training_args.bin"))
+        results = {"train": train_metrics, "eval": eval_metrics, "all": {**train_metrics, **eval_metrics}}
+        for split, values in results.items():
+            with open(os.path.join(args.output_dir, f"{split}_results.json"), "w", encoding="utf-8") as f:
+                json.dump(values, f, indent=4, sort_keys=True)
+        best = os.path.join(args.output_dir, state.best_checkpoint) if state.best_checkpoint else None
+        TrainerState(
+            epoch=train_metrics["epoch"], global_step=state.global_step, max_steps=run.max_steps,
+            log_history=state.log_history, best_metric=state.best_metric, best_global_step=state.best_step,
+            best_model_checkpoint=best,
+        ).save_to_json(os.path.join(args.output_dir, "trainer_state.json"))  # fmt: skip
+    return {**eval_metrics, "token_accuracy": eval_metrics["eval_token_accuracy"]}
+
+
+def main(model_args, data_args, gen_args, training_args) -> dict:
+    # First, so that everything below joins the same processes; without a GPU, `cpu=True` makes DDP ranks one gloo
+    # group. Each step's micro-batches are fetched together to count their tokens, so accumulation counts steps
+    # rather than watching for the dataloader's end.
+    accelerator = Accelerator(
+        gradient_accumulation_plugin=GradientAccumulationPlugin(
+            num_steps=training_args.gradient_accumulation_steps, sync_with_dataloader=False
+        ),
+        mixed_precision="bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "no",
+        cpu=training_args.use_cpu or not torch.cuda.is_available(),
+    )
+    deepspeed = accelerator.state.deepspeed_plugin
+    if deepspeed is not None:  # its engine clips and updates inside `backward`, before the loop sees the loss
+        if training_args.nonfinite_loss == "skip":
+            raise ValueError("--nonfinite_loss skip cannot undo DeepSpeed's update; use stop")
+        if deepspeed.is_auto("gradient_clipping"):  # accelerate would fill in 1.0, not max_grad_norm
+            deepspeed.deepspeed_config["gradient_clipping"] = training_args.max_grad_norm
+    setup_logging(training_args)
+    if data_args.validate_only:
+        _, stats = get_raw_datasets(data_args, seed=training_args.seed)
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        return stats
+    set_seed(training_args.seed)
+    if training_args.push_to_hub:  # fail now, not after hours of training
+        check_push_possible(training_args.hub_token)
+    checkpoint = resolve_resume(training_args, layout="accelerate")
+    tokenizer, raw, tokenized, model = prepare(model_args, data_args, training_args, resume_from=checkpoint)
+    model.generation_config = build_generation_config(tokenizer, gen_args)
+    if accelerator.is_main_process:
+        os.makedirs(training_args.output_dir, exist_ok=True)
+
+    run = build_run(accelerator, model, tokenizer, tokenized, training_args)
+    if checkpoint:
+        load_checkpoint(run, checkpoint)
+    train_metrics = train(run)
+    eval_metrics = save_final_folder(run, train_metrics)
+    if accelerator.is_main_process:
+        settings = run_settings(model_args, data_args, gen_args, training_args)
+        finish_output_dir(tokenizer, training_args.output_dir, run.state.log_history, settings, eval_metrics)
+        trained, _ = load_for_inference(training_args.output_dir)  # the saved folder, as a user loads it
+        for dialogue in raw["validation"]["messages"][:2]:  # show what the model learned
+            messages = dialogue[: 2 if dialogue[0]["role"] == "system" else 1]
+            reply = generate_reply(
+                trained, tokenizer, messages, max_seq_length=data_args.max_seq_length, seed=training_args.seed
+            )
+            print(f"\n患者: {messages[-1]['content']}\n医生 (model): {reply}")
+        if training_args.push_to_hub:
+            repo = training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir))
+            print(f"Pushed to {push_folder(training_args.output_dir, repo, training_args.hub_private_repo)}")
+    accelerator.wait_for_everyone()
+    return {**train_metrics, **eval_metrics}
+
+
+if __name__ == "__main__":
+    args = parse_args(FINETUNE_ARGS)
+    try:
+        main(*args)
+    except (CorpusError, HubError, NonFiniteLossError, ValueError, OSError) as e:  # one clear line, no traceback
+        sys.exit(f"error: {e}")
