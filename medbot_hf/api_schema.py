@@ -90,7 +90,7 @@ def check_messages(messages: list[Message], limits: ServeLimits) -> None:
         if len(m.content) > limits.max_message_chars:
             limit = limits.max_message_chars
             raise RequestError(413, f"messages[{i}].content", f"messages[{i}].content: over {limit} characters")
-        if not m.content.strip():
+        if m.role == "user" and not m.content.strip():  # an empty reply from the model may come back as history
             raise RequestError(422, f"messages[{i}].content", f"messages[{i}].content: empty")
     roles = [m.role for m in messages[1 if messages[0].role == "system" else 0 :]]
     if roles != ["user", "assistant"] * (len(roles) // 2) + ["user"]:

@@ -75,6 +75,9 @@ def test_chat_api_and_health(api):
         and urgent["triage"]["category"] == "chest_pain"
         and "120" in urgent["triage"]["advice"]
     )
+    empty_reply = {"messages": [{"role": "user", "content": "头疼"}, {"role": "assistant", "content": ""},
+                                {"role": "user", "content": "还在疼"}], "max_tokens": 4}  # fmt: skip
+    assert httpx.post(base + "/api/chat", json=empty_reply, timeout=30).status_code == 200  # a tiny model's '' reply
     assert "Uvicorn running on http://127.0.0.1:" in log.read_text()  # binds loopback by default
     assert ServeArguments(model_name_or_path="x").host == "127.0.0.1"
     assert "我头疼" not in log.read_text()  # message text is not logged unless asked
