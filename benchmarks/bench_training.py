@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -52,7 +53,8 @@ class Clock:
 
     def result(self, **extra) -> dict:
         (t0, n0), (t1, n1) = self.marks[self.warmup - 1], self.marks[-1]
-        return {"tokens_per_s": (n1 - n0) / (t1 - t0), "steps": len(self.marks) - self.warmup, **extra}
+        steps = len(self.marks) - self.warmup
+        return {"tokens_per_s": (n1 - n0) / (t1 - t0), "steps": steps, "seconds": t1 - t0, "tokens": n1 - n0, **extra}
 
 
 def recipe_args(args, output_dir: str) -> list[str]:
@@ -62,7 +64,7 @@ def recipe_args(args, output_dir: str) -> list[str]:
         "--max_eval_samples", "8", "--output_dir", output_dir, "--cache_dir", args.cache_dir,
         "--max_steps", str(args.warmup + args.steps), "--eval_strategy", "no",
         "--save_strategy", "no", "--load_best_model_at_end", "false", "--logging_steps", "1000",
-        "--disable_tqdm", "true", "--log_level", "warning",
+        "--disable_tqdm", "true", "--log_level", "warning", *shlex.split(args.recipe_flags),
     ]  # fmt: skip
 
 
@@ -80,7 +82,7 @@ def run_accelerate_loop(args, argv: list[str]) -> dict:
     accelerator = Accelerator(gradient_accumulation_plugin=plugin, mixed_precision=precision, cpu=cpu)
     set_seed_and_dir(training_args)
     tokenizer, _, tokenized, model = prepare(model_args, data_args, training_args)
-    run = loop.build_run(accelerator, model, tokenizer, tokenized, training_args)
+    run = loop.build_run(accelerator, model, tokenizer, tokenized, training_args, data_args.pad_to_multiple_of)
     clock, seen, step = Clock(args.warmup), [0], loop.train_step
 
     def counted_step(run, window):  # the real step, then count what it trained on
@@ -112,7 +114,7 @@ def run_trainer(args, argv: list[str]) -> dict:
         def on_step_end(self, args, state, control, **kwargs):
             clock.tick(state.num_input_tokens_seen)  # already summed over processes
 
-    collator = get_collator(tokenizer)
+    collator = get_collator(tokenizer, data_args.pad_to_multiple_of)
     trainer = Trainer(model=model, args=training_args, train_dataset=tokenized["train"], data_collator=collator,
                       processing_class=tokenizer, callbacks=[Tick()])  # fmt: skip
     trainer.train()
@@ -205,7 +207,7 @@ def launch(args, kind: str, processes: int) -> dict:
         s.bind(("127.0.0.1", 0))
         port = str(s.getsockname()[1])
     script = [str(ROOT / "benchmarks" / "bench_training.py"), "--worker", kind]
-    passed = ("train_file", "validation_file", "cache_dir", "config", "dialogues", "steps", "warmup")
+    passed = ("train_file", "validation_file", "cache_dir", "config", "dialogues", "steps", "warmup", "recipe_flags")
     script += [f"--{k}={getattr(args, k)}" for k in passed]
     if processes == 1:
         command = [sys.executable, *script]
@@ -255,6 +257,7 @@ if __name__ == "__main__":
     parser.add_argument("--dialogues", type=int, default=3000, help="The first N train dialogues.")
     parser.add_argument("--steps", type=int, default=10, help="Optimizer steps timed, after the warm-up.")
     parser.add_argument("--warmup", type=int, default=2, help="Optimizer steps left out of the timing.")
+    parser.add_argument("--recipe_flags", default="", help="More recipe flags, e.g. '--pad_to_multiple_of 64'.")
     parser.add_argument("--repeats", type=int, default=1, help="Runs of each; the fastest is reported.")
     parser.add_argument("--cache_dir", default=os.path.join(tempfile.gettempdir(), "medbot_bench_cache"))
     parser.add_argument("--worker", choices=["loop", "trainer", "ancestor"], help=argparse.SUPPRESS)

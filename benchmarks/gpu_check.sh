@@ -5,11 +5,12 @@
 #   bash benchmarks/gpu_check.sh              # on the GPU machine, from the repo root; carry build/gpu_site
 #
 # It trains recipes/medical_dialogue/config_gpt2_base_gpu.yaml as the recipe sets it (12 layers, 768 dim,
-# n_positions 1024, bf16, 32 dialogues per step, group_by_length) for STEPS optimizer steps after WARMUP, through
-# medbot_hf.accelerate_loop, and prints non-pad tokens/s, peak GPU memory and MFU = 6 x parameters x tokens/s over
-# 989 TFLOP/s, the H100 SXM's dense bf16 peak (an H100 PCIe's is 756; the H200's is also 989). ../shared is not on
+# n_positions 1024, bf16, 32 dialogues per step, group_by_length, batches padded to a multiple of 64) for STEPS
+# optimizer steps after WARMUP, through medbot_hf.accelerate_loop, and prints non-pad tokens/s, peak GPU memory and
+# MFU = 6 x parameters x tokens/s over 989 TFLOP/s, the H100 SXM's dense bf16 peak (an H100 PCIe's is 756; the H200's is also 989). ../shared is not on
 # the GPU machine, so the corpus is data/sample/train.txt repeated REPEATS times: short dialogues (~90 tokens), so
-# the figures are a floor for the real corpus's longer ones.
+# the figures are a floor for the real corpus's longer ones. JOIN=N joins every N sample dialogues into one longer
+# consultation (JOIN=5: ~470 characters, near the recipe's 512-token cut), so each step carries more tokens.
 #
 # The GPU image has torch, transformers and accelerate but not `datasets` (/work/.library/device/KINDS.md); it and
 # its two missing dependencies are imported from build/gpu_site when the image lacks them.
@@ -18,6 +19,9 @@ cd "$(dirname "$0")/.."
 STEPS=${STEPS:-300}
 WARMUP=${WARMUP:-20}
 REPEATS=${REPEATS:-40}
+JOIN=${JOIN:-1}
+# RECIPE_FLAGS: more flags for the recipe; RECIPE_FLAGS='--pad_to_multiple_of 1' pads only to the batch's longest,
+# against the recipe's 64.
 
 if [[ "${1:-}" == "--prepare" ]]; then
     site=$(python3 -c "import datasets, os; print(os.path.dirname(os.path.dirname(datasets.__file__)))")
@@ -39,11 +43,14 @@ torch.version.cuda, '| transformers', transformers.__version__, '| accelerate', 
 datasets.__version__)"
 
 work=$(mktemp -d)
-for _ in $(seq "$REPEATS"); do cat data/sample/train.txt; printf '\n\n'; done > "$work/train.txt"
+for _ in $(seq "$REPEATS"); do cat data/sample/train.txt; printf '\n\n'; done |
+    awk -v join="$JOIN" 'BEGIN { RS = ""; ORS = "" } { print $0 "\n"; if (NR % join == 0) print "\n" }' \
+    > "$work/train.txt"
+echo "corpus: sample train.txt x $REPEATS, every $JOIN dialogues joined: $(grep -c . "$work/train.txt") utterances"
 result=$(timeout 450 python3 benchmarks/bench_training.py --worker loop \
     --config recipes/medical_dialogue/config_gpt2_base_gpu.yaml --train_file "$work/train.txt" \
     --validation_file data/sample/valid.txt --dialogues 100000 --steps "$STEPS" --warmup "$WARMUP" \
-    --cache_dir "$work/cache" | grep '^BENCH ')
+    --cache_dir "$work/cache" --recipe_flags "${RECIPE_FLAGS:-}" | grep '^BENCH ')
 python3 - "$result" <<'EOF'
 import json, sys, time
 
@@ -60,6 +67,7 @@ torch.cuda.synchronize()
 measured = 2 * 8192**3 * 10 / (time.perf_counter() - start)
 flops = 6 * r["params"] * r["tokens_per_s"]  # the tied embedding once, as the LM head's matmul
 print(f"device {r['device']}: {r['params'] / 1e6:.1f}M params, {r['steps']} steps timed")
+print(f"step time: {1000 * r['seconds'] / r['steps']:.1f} ms, non-pad tokens per step: {r['tokens'] / r['steps']:,.0f}")
 print(f"non-pad tokens/s: {r['tokens_per_s']:,.0f}")
 print(f"peak GPU memory (allocated): {r['peak_memory_gib']:.2f} GiB")
 print(f"MFU vs 989 TFLOP/s (H100 SXM dense bf16 peak): {100 * flops / 989e12:.2f}%")

@@ -30,9 +30,9 @@ from .data import get_collator
 from .training import (
     LOOP_STATE_NAME,
     NonFiniteLossError,
+    label_token_sums,
     mark_checkpoint_complete,
     nonfinite_message,
-    preprocess_logits_for_metrics,
     rotate_checkpoints,
 )
 
@@ -73,7 +73,9 @@ class Run:
     state: LoopState
 
 
-def get_dataloaders(tokenized, tokenizer, args) -> tuple[DataLoader, DataLoader, torch.Generator]:
+def get_dataloaders(
+    tokenized, tokenizer, args, pad_to_multiple_of: int | None = None
+) -> tuple[DataLoader, DataLoader, torch.Generator]:
     """Train and eval loaders; `train_sampling_strategy` orders the train set as it does for the Trainer."""
     train, valid = (tokenized[split].select_columns(["input_ids", "labels"]) for split in ("train", "validation"))
     generator, strategy = torch.Generator(), args.train_sampling_strategy
@@ -84,7 +86,7 @@ def get_dataloaders(tokenized, tokenizer, args) -> tuple[DataLoader, DataLoader,
         sampler = RandomSampler(train, generator=generator) if strategy == "random" else SequentialSampler(train)
     else:
         raise ValueError(f"--train_sampling_strategy {strategy}: use random, sequential or group_by_length")
-    common = {"collate_fn": get_collator(tokenizer), "num_workers": args.dataloader_num_workers}
+    common = {"collate_fn": get_collator(tokenizer, pad_to_multiple_of), "num_workers": args.dataloader_num_workers}
     # Its own generator seeds the workers, so starting an epoch never draws from the global RNG that dropout uses:
     # a resumed run replays the same dropout masks.
     train_loader = DataLoader(
@@ -94,9 +96,11 @@ def get_dataloaders(tokenized, tokenizer, args) -> tuple[DataLoader, DataLoader,
     return train_loader, DataLoader(valid, batch_size=args.per_device_eval_batch_size, **common), generator
 
 
-def build_run(accelerator: Accelerator, model, tokenizer, tokenized, args) -> Run:
+def build_run(
+    accelerator: Accelerator, model, tokenizer, tokenized, args, pad_to_multiple_of: int | None = None
+) -> Run:
     """Loaders, optimizer and schedule for `args`, prepared in one call (DeepSpeed reads the batch size there)."""
-    train_loader, eval_loader, generator = get_dataloaders(tokenized, tokenizer, args)
+    train_loader, eval_loader, generator = get_dataloaders(tokenized, tokenizer, args, pad_to_multiple_of)
     batches, processes = len(train_loader), accelerator.num_processes  # each process takes every n-th batch
     per_process = batches // processes if args.dataloader_drop_last else math.ceil(batches / processes)
     if per_process == 0:  # else the loop would wait forever for a first step
@@ -179,10 +183,7 @@ def evaluate(run: Run) -> dict:
     totals = torch.zeros(3, dtype=torch.float64, device=acc.device)  # NLL, label tokens, correct argmax
     for batch in run.eval_loader:
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        predictions, nll = preprocess_logits_for_metrics(logits, batch["labels"])
-        mask = (targets := batch["labels"][:, 1:]) != IGNORE_INDEX
-        sums = [torch.where(mask, nll, 0).sum(1), mask.sum(1), ((predictions == targets) & mask).sum(1)]
-        totals += acc.gather_for_metrics(torch.stack(sums, 1).double()).sum(0)  # drops the padding duplicates
+        totals += acc.gather_for_metrics(label_token_sums(logits, batch["labels"])).sum(0)  # drops padding duplicates
     model.train()
     loss = (totals[0] / totals[1]).item()
     return {

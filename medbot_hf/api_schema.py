@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
+from .chat_format import is_prompt
+
 MAX_MESSAGE_CHARS = 2000  # one message; the corpus's longest utterances are ~600
 MAX_TURNS = 64
 MAX_BODY_BYTES = 64 * 1024
@@ -82,18 +84,17 @@ class RequestError(HTTPException):
         self.status, self.param, self.message = status, param, message
 
 
-def check_messages(messages: list[Message], limits: ServeLimits) -> None:
+def check_messages(messages: list[dict[str, str]], limits: ServeLimits) -> None:
     """Raise a 4xx naming the field when the history breaks a limit or the chat format's role order."""
     if len(messages) > limits.max_turns:
         raise RequestError(413, "messages", f"messages: at most {limits.max_turns} turns")
     for i, m in enumerate(messages):
-        if len(m.content) > limits.max_message_chars:
+        if len(m["content"]) > limits.max_message_chars:
             limit = limits.max_message_chars
             raise RequestError(413, f"messages[{i}].content", f"messages[{i}].content: over {limit} characters")
-        if m.role == "user" and not m.content.strip():  # an empty reply from the model may come back as history
+        if m["role"] == "user" and not m["content"].strip():  # an empty reply from the model may come back as history
             raise RequestError(422, f"messages[{i}].content", f"messages[{i}].content: empty")
-    roles = [m.role for m in messages[1 if messages[0].role == "system" else 0 :]]
-    if roles != ["user", "assistant"] * (len(roles) // 2) + ["user"]:
+    if not is_prompt(messages):
         message = "messages: roles must alternate user/assistant, start and end with user (a system turn first)"
         raise RequestError(422, "messages", message)
 

@@ -14,10 +14,9 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-import torch
-from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+from transformers import StoppingCriteriaList, TextIteratorStreamer
 
-from .generation import generate_replies
+from .generation import StopOnEvents, generate_replies
 
 
 class QueueFull(RuntimeError):
@@ -40,16 +39,6 @@ class Job:
         if self.streamer is not None or self.params.get("seed") is not None:
             return None
         return tuple(sorted(self.params.items()))
-
-
-class StopRows(StoppingCriteria):
-    """Stops each row of a batch when its own job's stop event is set."""
-
-    def __init__(self, events: list[threading.Event]):
-        self.events = events
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
-        return torch.tensor([e.is_set() for e in self.events], dtype=torch.bool, device=input_ids.device)
 
 
 class Batcher:
@@ -117,7 +106,7 @@ class Batcher:
             try:
                 replies = generate_replies(
                     self.model, self.tokenizer, [j.messages for j in batch], max_seq_length=self.max_seq_length,
-                    stopping_criteria=StoppingCriteriaList([StopRows([j.stop_event for j in batch])]),
+                    stopping_criteria=StoppingCriteriaList([StopOnEvents([j.stop_event for j in batch])]),
                     streamer=batch[0].streamer, **batch[0].params,
                 )  # fmt: skip
             except Exception as e:  # reported to each waiting request; the worker lives on

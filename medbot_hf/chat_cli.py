@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import signal
 import sys
 import threading
 
@@ -80,6 +81,8 @@ def _interactive(session: ChatSession, transcript: Transcript) -> None:
     def emit(text: str) -> None:
         print(text, end="", flush=True)
 
+    # Ctrl-C stops a reply even when the chat was started with SIGINT ignored (`nohup`, a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print(BANNER)
     while True:
         try:

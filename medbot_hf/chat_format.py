@@ -25,6 +25,19 @@ CHAT_TEMPLATE = (
 )
 
 
+def split_system(messages: list[dict[str, str]]) -> tuple[dict[str, str] | None, list[dict[str, str]]]:
+    """The leading system message (None if there is none) and the turns after it."""
+    if messages and messages[0]["role"] == "system":
+        return messages[0], messages[1:]
+    return None, messages
+
+
+def is_prompt(messages: list[dict[str, str]]) -> bool:
+    """True when, after an optional system message, turns alternate user/assistant and end with a user turn."""
+    roles = [m["role"] for m in split_system(messages)[1]]
+    return bool(roles) and roles == ["user", "assistant"] * (len(roles) // 2) + ["user"]
+
+
 def _length(system_ids: list[int] | None, turn_ids: list[list[int]]) -> int:
     """Number of ids `[CLS] (system [SEP]) t1 [SEP] ... tn [SEP]` takes."""
     return 1 + (len(system_ids) + 1 if system_ids else 0) + sum(len(t) + 1 for t in turn_ids)

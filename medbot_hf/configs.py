@@ -66,6 +66,9 @@ class DataArguments:
     loss_on: str = field(
         default="answers", metadata={"help": "Which tokens carry labels.", "choices": list(LOSS_ON_CHOICES)}
     )
+    pad_to_multiple_of: int | None = field(
+        default=None, metadata={"help": "Pad each batch to a multiple of this length (GPUs: fewer distinct shapes)."}
+    )
     max_train_samples: int | None = field(default=None, metadata={"help": "Keep only this many train dialogues."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Keep only this many eval dialogues."})
     preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
@@ -83,6 +86,8 @@ class DataArguments:
         if not 0 < self.validation_split_percentage < 100:
             pct = self.validation_split_percentage
             raise ValueError(f"--validation_split_percentage must be in (0, 100), got {pct}")
+        if self.pad_to_multiple_of is not None and self.pad_to_multiple_of < 1:
+            raise ValueError(f"pad_to_multiple_of must be at least 1, got {self.pad_to_multiple_of}.")
         if self.max_seq_length < 4:
             raise ValueError(f"--max_seq_length must be at least 4, got {self.max_seq_length}")
 

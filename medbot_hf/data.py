@@ -17,7 +17,7 @@ import numpy as np
 from datasets import Dataset, DatasetDict, Features, List, Value, load_from_disk
 from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
 
-from .chat_format import IGNORE_INDEX, _length, encode_turns
+from .chat_format import IGNORE_INDEX, _length, encode_turns, split_system
 from .corpus import CorpusError, ParsedCorpus, convert_messages, qa_messages, read_corpus
 from .hub import ensure_hub_reachable_or_offline
 from .modeling import char_lookup, encode_texts
@@ -144,8 +144,8 @@ def tokenize_batch(
     start = 0
     for messages in batch["messages"]:
         segments, start = ids[start : start + len(messages)], start + len(messages)
-        system = segments[0] if messages[0]["role"] == "system" else None
-        turns = segments[1:] if system is not None else segments
+        has_system = split_system(messages)[0] is not None
+        system, turns = (segments[0], segments[1:]) if has_system else (None, segments)
         encoded = encode_turns(
             turns, cls_id=cls_id, sep_id=sep_id, max_length=max_seq_length, loss_on=loss_on, system_ids=system,
         )  # fmt: skip

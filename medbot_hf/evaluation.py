@@ -13,9 +13,9 @@ import torch
 from datasets import Dataset, DatasetDict
 from tqdm.auto import tqdm
 
-from .chat_format import IGNORE_INDEX
 from .data import get_collator, tokenize_datasets
 from .generation import generate_replies
+from .training import label_token_sums
 
 logger = logging.getLogger(__name__)
 RESULT_KEYS = (
@@ -30,16 +30,14 @@ def teacher_forced_metrics(model, tokenizer, dialogues: Dataset, data_args, batc
     tokenized, _ = tokenize_datasets(DatasetDict(test=dialogues), tokenizer, data_args)
     rows = tokenized["test"].remove_columns("length")
     collate = get_collator(tokenizer)
-    nll, correct, count = 0.0, 0, 0
+    totals = torch.zeros(3, dtype=torch.float64)  # NLL, label tokens, correct argmax
     for start in tqdm(range(0, len(rows), batch_size), desc="Teacher-forced pass"):
         batch = collate([rows[i] for i in range(start, min(start + batch_size, len(rows)))])
         batch = {k: v.to(model.device) for k, v in batch.items()}
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].float()
-        targets = batch["labels"][:, 1:]
-        mask = targets != IGNORE_INDEX
-        nll += torch.nn.functional.cross_entropy(logits[mask], targets[mask], reduction="sum").item()
-        correct += (logits.argmax(-1)[mask] == targets[mask]).sum().item()
-        count += int(mask.sum())
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        totals += label_token_sums(logits, batch["labels"]).sum(0).cpu()
+    nll, count, correct = totals.tolist()
+    count = int(count)
     return {"perplexity": math.exp(min(nll / count, 50.0)), "token_accuracy": correct / count, "label_tokens": count}
 
 

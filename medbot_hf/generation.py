@@ -17,7 +17,7 @@ from transformers import (
     TextIteratorStreamer,
 )
 
-from .chat_format import encode_turns
+from .chat_format import encode_turns, is_prompt, split_system
 
 
 def trim_history(messages: list[dict[str, str]], max_history_len: int | None) -> list[dict[str, str]]:
@@ -25,13 +25,12 @@ def trim_history(messages: list[dict[str, str]], max_history_len: int | None) ->
 
     The kept turns start with a patient turn, since roles are positional, so one more turn may go.
     """
-    system = messages[:1] if messages and messages[0]["role"] == "system" else []
-    turns = messages[len(system) :]
+    system, turns = split_system(messages)
     if max_history_len is not None:
         turns = turns[-max_history_len:] if max_history_len > 0 else turns[-1:]
         if turns and turns[0]["role"] != "user":
             turns = turns[1:]
-    return system + turns
+    return ([system] if system else []) + turns
 
 
 def build_prompt(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], max_length: int) -> list[int]:
@@ -39,12 +38,10 @@ def build_prompt(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, st
 
     Older turns are dropped with the same function that truncates training sequences.
     """
-    system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
-    turns = messages[1 if system is not None else 0 :]
-    roles = [m["role"] for m in turns]
-    if not turns or roles != ["user", "assistant"] * (len(turns) // 2) + ["user"]:
+    if not is_prompt(messages):
         raise ValueError("messages must alternate user/assistant, starting and ending with a user turn")
-    texts = ([system] if system is not None else []) + [m["content"] for m in turns]
+    system, turns = split_system(messages)
+    texts = ([system["content"]] if system is not None else []) + [m["content"] for m in turns]
     ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
     system_ids, turn_ids = (ids[0], ids[1:]) if system is not None else (None, ids)
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
@@ -54,22 +51,24 @@ def build_prompt(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, st
 
 def enable_compiled_decoding(model) -> None:
     """Decode with a static KV cache and a `torch.compile`d step, on any device (transformers compiles on GPUs only
-    by default). The first reply pays the compilation (~10 s on 2 CPU cores for 12 layers); later ones decode
-    ~10% faster on a CPU (benchmarks/bench_generation.py)."""
+    by default). The first reply pays the compilation (8 s on 2 CPU cores for 12 layers); later ones were
+    2-19% faster on that CPU (benchmarks/bench_generation.py)."""
     config = CompileConfig(mode="default", dynamic=False)  # "reduce-overhead" means CUDA graphs
     config._compile_all_devices = True  # the documented switch for compiling off-GPU
     model.generation_config.cache_implementation = "static"
     model.generation_config.compile_config = config
 
 
-class StopOnEvent(StoppingCriteria):
-    """Stops generation once `event` is set: Ctrl-C in the CLI, a disconnected client in the server."""
+class StopOnEvents(StoppingCriteria):
+    """Stops each row of a batch once its event is set: Ctrl-C in the CLI, a client gone or out of time in the
+    server. One event (for every row) or one per row."""
 
-    def __init__(self, event: threading.Event):
-        self.event = event
+    def __init__(self, events: threading.Event | list[threading.Event]):
+        self.events = events
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+        events = self.events if isinstance(self.events, list) else [self.events] * input_ids.shape[0]
+        return torch.tensor([e.is_set() for e in events], dtype=torch.bool, device=input_ids.device)
 
 
 def _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config) -> dict[str, torch.Tensor]:
@@ -134,7 +133,7 @@ def generate_replies(
         torch.manual_seed(seed)
     stopping = StoppingCriteriaList(stopping_criteria or [])
     if stop_event is not None:
-        stopping.append(StopOnEvent(stop_event))
+        stopping.append(StopOnEvents(stop_event))
     output = model.generate(**inputs, generation_config=config, stopping_criteria=stopping, streamer=streamer)
     new = output[:, inputs["input_ids"].shape[1] :]
     return [text.strip() for text in tokenizer.batch_decode(new, skip_special_tokens=True)]

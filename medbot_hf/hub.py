@@ -14,13 +14,6 @@ from urllib.parse import urlparse
 logger = logging.getLogger(__name__)
 
 
-def hub_is_offline() -> bool:
-    """True when `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) asks for offline mode."""
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE)
-
-
 def ensure_hub_reachable_or_offline(timeout: float = 3.0) -> bool:
     """Probe the hub endpoint once; if it is unreachable, turn on offline mode for this process and its children.
 

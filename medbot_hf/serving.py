@@ -101,8 +101,9 @@ async def stream_pieces(batcher: Batcher, job, timeout: float):
 
 
 def _reply_params(body: Sampling, limits: ServeLimits) -> tuple[list[dict], dict]:
-    check_messages(body.messages, limits)
-    return [m.model_dump() for m in body.messages], sampling_params(body, limits)
+    messages = [m.model_dump() for m in body.messages]
+    check_messages(messages, limits)
+    return messages, sampling_params(body, limits)
 
 
 def _submit(batcher: Batcher, messages: list[dict], params: dict, stream: bool = False):

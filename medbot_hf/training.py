@@ -34,6 +34,19 @@ def preprocess_logits_for_metrics(logits: torch.Tensor, labels: torch.Tensor) ->
     return logits.argmax(-1), nll
 
 
+def label_token_sums(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per row, over the label tokens only: summed NLL, number of label tokens, number predicted right (argmax).
+
+    Returns:
+        A `(batch, 3)` float64 tensor, ready to be summed or gathered across processes.
+    """
+    predictions, nll = preprocess_logits_for_metrics(logits, labels)
+    targets = labels[:, 1:]
+    mask = targets != IGNORE_INDEX
+    sums = [torch.where(mask, nll, 0).sum(1), mask.sum(1), ((predictions == targets) & mask).sum(1)]
+    return torch.stack(sums, 1).double()
+
+
 def compute_metrics(eval_pred) -> dict[str, float]:
     """Token accuracy and perplexity over label tokens only (padding and, by default, patient text excluded)."""
     (predictions, nll), labels = eval_pred.predictions, eval_pred.label_ids
@@ -233,6 +246,12 @@ def prepare(model_args, data_args, training_args, resume_from: str | None = None
         tokenized, token_stats = get_dataset(raw, tokenizer, data_args)
     logger.info("Tokenized: %s", json.dumps(token_stats))
     model = get_model(model_args, tokenizer, data_args.max_seq_length)
+    multiple = data_args.pad_to_multiple_of
+    if multiple and -(-data_args.max_seq_length // multiple) * multiple > model.config.n_positions:
+        raise ValueError(
+            f"pad_to_multiple_of={multiple} pads max_seq_length={data_args.max_seq_length} past the model's "
+            f"n_positions={model.config.n_positions}; choose a multiple that divides n_positions"
+        )
     tokenizer.model_max_length = model.config.n_positions
     return tokenizer, raw, tokenized, model
 
@@ -268,6 +287,20 @@ def run_settings(model_args, data_args, gen_args, training_args) -> dict:
     settings["world_size"] = training_args.world_size
     settings["command"] = shlex.join([os.path.relpath(sys.argv[0]), *sys.argv[1:]])
     return settings
+
+
+def demo_replies(model, tokenizer, validation, max_seq_length: int, seed: int, n: int = 2) -> list[tuple[str, str]]:
+    """`(question, reply)` for the first patient turn of `n` held-out dialogues: what a run shows at its end."""
+    from .chat_format import split_system
+    from .generation import generate_reply
+
+    pairs = []
+    for dialogue in validation["messages"][:n]:
+        system, turns = split_system(dialogue)
+        messages = ([system] if system else []) + turns[:1]
+        reply = generate_reply(model, tokenizer, messages, max_seq_length=max_seq_length, seed=seed)
+        pairs.append((turns[0]["content"], reply))
+    return pairs
 
 
 def finish_output_dir(tokenizer, output_dir: str, log_history: list[dict], run: dict, metrics: dict) -> None:

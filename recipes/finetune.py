@@ -18,13 +18,13 @@ from transformers import Trainer, set_seed
 from medbot_hf.configs import FINETUNE_ARGS, parse_args
 from medbot_hf.corpus import CorpusError
 from medbot_hf.data import get_collator, get_raw_datasets
-from medbot_hf.generation import generate_reply
 from medbot_hf.hub import HubError, check_push_possible, push_folder
 from medbot_hf.training import (
     NonFiniteLossCallback,
     NonFiniteLossError,
     build_generation_config,
     compute_metrics,
+    demo_replies,
     finish_output_dir,
     prepare,
     preprocess_logits_for_metrics,
@@ -57,7 +57,7 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         train_dataset=tokenized["train"],
         eval_dataset=tokenized["validation"],
         processing_class=tokenizer,
-        data_collator=get_collator(tokenizer),
+        data_collator=get_collator(tokenizer, data_args.pad_to_multiple_of),
         compute_metrics=compute_metrics,
         preprocess_logits_for_metrics=preprocess_logits_for_metrics,
         callbacks=[NonFiniteLossCallback()],
@@ -74,12 +74,10 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         run = run_settings(model_args, data_args, gen_args, training_args)
         eval_metrics["token_accuracy"] = eval_metrics.get("eval_token_accuracy")
         finish_output_dir(tokenizer, training_args.output_dir, trainer.state.log_history, run, eval_metrics)
-        for dialogue in raw["validation"]["messages"][:2]:  # show what the model learned
-            messages = dialogue[: 2 if dialogue[0]["role"] == "system" else 1]
-            reply = generate_reply(
-                trainer.model, tokenizer, messages, max_seq_length=data_args.max_seq_length, seed=training_args.seed
-            )
-            print(f"\n患者: {messages[-1]['content']}\n医生 (model): {reply}")
+        for question, reply in demo_replies(
+            trainer.model, tokenizer, raw["validation"], data_args.max_seq_length, training_args.seed
+        ):  # show what the model learned
+            print(f"\n患者: {question}\n医生 (model): {reply}")
         if training_args.push_to_hub:  # our own final push: Trainer.push_to_hub would replace the model card
             if trainer.push_in_progress is not None:
                 trainer.push_in_progress.wait_until_done()

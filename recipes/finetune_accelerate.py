@@ -25,12 +25,12 @@ from medbot_hf.accelerate_loop import Run, build_run, evaluate, load_checkpoint,
 from medbot_hf.configs import FINETUNE_ARGS, parse_args
 from medbot_hf.corpus import CorpusError
 from medbot_hf.data import get_raw_datasets
-from medbot_hf.generation import generate_reply
 from medbot_hf.hub import HubError, check_push_possible, push_folder
 from medbot_hf.modeling import load_for_inference
 from medbot_hf.training import (
     NonFiniteLossError,
     build_generation_config,
+    demo_replies,
     finish_output_dir,
     prepare,
     resolve_resume,
@@ -104,7 +104,7 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
     if accelerator.is_main_process:
         os.makedirs(training_args.output_dir, exist_ok=True)
 
-    run = build_run(accelerator, model, tokenizer, tokenized, training_args)
+    run = build_run(accelerator, model, tokenizer, tokenized, training_args, data_args.pad_to_multiple_of)
     if checkpoint:
         load_checkpoint(run, checkpoint)
     train_metrics = train(run)
@@ -113,12 +113,10 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         settings = run_settings(model_args, data_args, gen_args, training_args)
         finish_output_dir(tokenizer, training_args.output_dir, run.state.log_history, settings, eval_metrics)
         trained, _ = load_for_inference(training_args.output_dir)  # the saved folder, as a user loads it
-        for dialogue in raw["validation"]["messages"][:2]:  # show what the model learned
-            messages = dialogue[: 2 if dialogue[0]["role"] == "system" else 1]
-            reply = generate_reply(
-                trained, tokenizer, messages, max_seq_length=data_args.max_seq_length, seed=training_args.seed
-            )
-            print(f"\n患者: {messages[-1]['content']}\n医生 (model): {reply}")
+        for question, reply in demo_replies(
+            trained, tokenizer, raw["validation"], data_args.max_seq_length, training_args.seed
+        ):  # show what the model learned
+            print(f"\n患者: {question}\n医生 (model): {reply}")
         if training_args.push_to_hub:
             repo = training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir))
             print(f"Pushed to {push_folder(training_args.output_dir, repo, training_args.hub_private_repo)}")

@@ -46,7 +46,7 @@ def test_repl_session(trained, tmp_path):
 
 
 def test_streaming_and_ctrl_c_interrupts_only_the_reply(slow_model, tmp_path):
-    child = spawn(slow_model, tmp_path)
+    child = spawn(slow_model, tmp_path, "--max_new_tokens", "1800")  # seconds of reply, even on a busy machine
     child.sendline("我发烧了")
     child.expect("医生: ")
     arrivals = []

@@ -36,6 +36,9 @@ def test_cross_field_checks_name_the_flags(capsys):
     with pytest.raises(SystemExit):
         parse_args(FINETUNE_ARGS, ["--train_file", "a", "--loss_on", "doctor"])
     assert "invalid choice: 'doctor'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args(FINETUNE_ARGS, ["--train_file", "a", "--pad_to_multiple_of", "0"])
+    assert "pad_to_multiple_of must be at least 1, got 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(str(ROOT / "recipes" / "*" / "config_*.yaml"))))

@@ -15,6 +15,10 @@ def test_collator_pads_inputs_with_pad_and_labels_with_ignore(tokenizer):
     assert torch.equal(batch["labels"], torch.tensor([[X, X, X, 20, 3], [X, X, 3, X, X]]))
     assert torch.equal(batch["attention_mask"], torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]))
     assert set(batch) == {"input_ids", "labels", "attention_mask"}
+    wide = get_collator(tokenizer, pad_to_multiple_of=4)(
+        [{"input_ids": [2, 10, 3, 20, 3], "labels": [X, X, X, 20, 3]}]
+    )
+    assert wide["input_ids"].tolist() == [[2, 10, 3, 20, 3, 0, 0, 0]] and wide["labels"][0, 5:].tolist() == [X] * 3
 
 
 def test_tokenized_rows_match_the_chat_template(tokenizer, tmp_path):

@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from medbot_hf.configs import FINETUNE_ARGS, parse_args
-from medbot_hf.training import checkpoint_is_complete, find_resume_checkpoint
+from medbot_hf.training import checkpoint_is_complete, find_resume_checkpoint, prepare
 
 finetune = load_recipe("finetune")
 
@@ -81,3 +81,13 @@ def test_torn_checkpoint_is_skipped(trained, tmp_path, caplog):
     (tmp_path / "checkpoint-25" / "trainer_state.json").unlink()  # state is written last: absent = unfinished
     assert not checkpoint_is_complete(str(tmp_path / "checkpoint-25"))
     assert find_resume_checkpoint(str(tmp_path)) is None
+
+
+def test_padding_multiple_past_n_positions_is_refused(tmp_path):
+    model_args, data_args, _, training_args = parse_args(
+        FINETUNE_ARGS, tiny_run_args(tmp_path, "--pad_to_multiple_of", "96")
+    )
+    with pytest.raises(
+        ValueError, match="pad_to_multiple_of=96 pads max_seq_length=128 past the model's n_positions=128"
+    ):
+        prepare(model_args, data_args, training_args)
