@@ -298,3 +298,35 @@ def train(run: Run) -> dict:
     }  # fmt: skip
     _log(run, {**metrics, "step": state.global_step})
     return metrics
+
+
+def save_final_folder(run: Run, train_metrics: dict) -> dict:
+    """Load the best checkpoint (with `load_best_model_at_end`), evaluate, and save what the Trainer recipe saves:
+    weights, configs, tokenizer, `*_results.json`, `trainer_state.json`. On every process: FSDP and ZeRO-3 gather
+    the weights collectively."""
+    acc, args, state = run.accelerator, run.args, run.state
+    if args.load_best_model_at_end and state.best_checkpoint:
+        logger.info("Loading the best checkpoint, %s (%s)", state.best_checkpoint, state.best_metric)
+        acc.load_state(os.path.join(args.output_dir, state.best_checkpoint))
+    if not weights_finite(run):
+        raise NonFiniteLossError(f"the final weights hold inf or NaN, so none were saved to {args.output_dir}")
+    eval_metrics = {**evaluate(run), "epoch": train_metrics["epoch"]}
+    state.log_history.append({**eval_metrics, "step": state.global_step})
+    logger.info("Final evaluation: %s", json.dumps(eval_metrics))
+    eval_metrics["perplexity"] = eval_metrics["eval_perplexity"]  # as the Trainer recipe reports it
+    model, state_dict = acc.unwrap_model(run.model), acc.get_state_dict(run.model)
+    model.save_pretrained(args.output_dir, is_main_process=acc.is_main_process, state_dict=state_dict)
+    if acc.is_main_process:
+        run.tokenizer.save_pretrained(args.output_dir)
+        torch.save(args, os.path.join(args.output_dir, "training_args.bin"))
+        results = {"train": train_metrics, "eval": eval_metrics, "all": {**train_metrics, **eval_metrics}}
+        for split, values in results.items():
+            with open(os.path.join(args.output_dir, f"{split}_results.json"), "w", encoding="utf-8") as f:
+                json.dump(values, f, indent=4, sort_keys=True)
+        best = os.path.join(args.output_dir, state.best_checkpoint) if state.best_checkpoint else None
+        TrainerState(
+            epoch=train_metrics["epoch"], global_step=state.global_step, max_steps=run.max_steps,
+            log_history=state.log_history, best_metric=state.best_metric, best_global_step=state.best_step,
+            best_model_checkpoint=best,
+        ).save_to_json(os.path.join(args.output_dir, "trainer_state.json"))  # fmt: skip
+    return {**eval_metrics, "token_accuracy": eval_metrics["eval_token_accuracy"]}

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from transformers import StoppingCriteriaList, TextIteratorStreamer
+from transformers import TextIteratorStreamer
 
-from .generation import StopOnEvents, generate_replies
+from .generation import generate_replies, reply_streamer
 
 
 class QueueFull(RuntimeError):
@@ -63,8 +63,9 @@ class Batcher:
         self._thread.start()
 
     def submit(self, messages: list[dict[str, str]], params: dict, stream: bool = False) -> Job:
-        """Queue a request; its `future` gets the reply, or its `streamer` yields the text (when `stream`)."""
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True) if stream else None
+        """Queue a request; its `future` gets the :class:`~medbot_hf.generation.Reply`, and its `streamer` yields the
+        text as it comes (when `stream`)."""
+        streamer = reply_streamer(self.tokenizer) if stream else None
         job = Job(messages, params, streamer=streamer)
         try:
             self.queue.put_nowait(job)
@@ -106,7 +107,7 @@ class Batcher:
             try:
                 replies = generate_replies(
                     self.model, self.tokenizer, [j.messages for j in batch], max_seq_length=self.max_seq_length,
-                    stopping_criteria=StoppingCriteriaList([StopOnEvents([j.stop_event for j in batch])]),
+                    stop_event=[j.stop_event for j in batch],
                     streamer=batch[0].streamer, **batch[0].params,
                 )  # fmt: skip
             except Exception as e:  # reported to each waiting request; the worker lives on

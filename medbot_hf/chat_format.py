@@ -2,7 +2,7 @@
 
 Turns alternate patient (``user``) and doctor (``assistant``), starting with the patient. An optional ``system`` text
 is a first segment of its own. Roles are positional: nothing but order tells a question from an answer, exactly as in
-GPT2-chitchat. Training, chat, evaluation and serving all build ids with :func:`encode_turns`, and the tokenizer's
+GPT2-chitchat. Training, chat, evaluation and serving all build ids with :func:`encode_messages`, and the tokenizer's
 ``chat_template`` (:data:`CHAT_TEMPLATE`) renders the same layout, so ``apply_chat_template`` gives the training ids.
 """
 
@@ -123,3 +123,25 @@ def encode_turns(
         input_ids += segment
         labels += segment if trained else [IGNORE_INDEX] * len(segment)
     return {"input_ids": input_ids, "labels": labels}
+
+
+def encode_messages(
+    messages: list[dict[str, str]],
+    message_ids: list[list[int]],
+    *,
+    cls_id: int,
+    sep_id: int,
+    max_length: int,
+    loss_on: str = "answers",
+) -> dict:
+    """:func:`encode_turns` for a message list whose texts are already tokenized, one id list per message.
+
+    Returns:
+        `{"input_ids", "labels", "truncated"}`; `truncated` is True when older turns or ids had to go.
+    """
+    has_system = split_system(messages)[0] is not None
+    system_ids, turn_ids = (message_ids[0], message_ids[1:]) if has_system else (None, message_ids)
+    encoded = encode_turns(
+        turn_ids, cls_id=cls_id, sep_id=sep_id, max_length=max_length, loss_on=loss_on, system_ids=system_ids
+    )
+    return {**encoded, "truncated": _length(system_ids, turn_ids) > max_length}

@@ -157,6 +157,19 @@ def qa_messages(where: str, record: dict, question_column: str, answer_column: s
     return [{"role": "user", "content": str(question or "")}, {"role": "assistant", "content": str(answer or "")}]
 
 
+def record_messages(where: str, record: dict, corpus_format: str, columns: dict[str, str]) -> list[dict[str, str]]:
+    """One JSON or hub record as messages: its `messages_column` list, or its question/answer columns.
+
+    `corpus_format` is `messages`, `qa`, or `auto` (messages when the record has the messages column).
+    """
+    messages_column = columns["messages_column"]
+    if corpus_format == "messages" or (corpus_format == "auto" and messages_column in record):
+        if messages_column not in record:
+            raise CorpusError(f"{where}: missing column '{messages_column}'")
+        return convert_messages(where, record[messages_column], messages_column)
+    return qa_messages(where, record, columns["question_column"], columns["answer_column"])
+
+
 def parse_json(path: str, text: str, corpus_format: str, columns: dict[str, str]) -> ParsedCorpus:
     """Parse JSONL (or a JSON array) holding `messages` records or question/answer records."""
     parsed = ParsedCorpus()
@@ -164,15 +177,7 @@ def parse_json(path: str, text: str, corpus_format: str, columns: dict[str, str]
         where = f"{path}:{number}"
         if not isinstance(record, dict):
             raise CorpusError(f"{where}: expected a JSON object, got {type(record).__name__}")
-        fmt = corpus_format
-        if fmt == "auto":
-            fmt = "messages" if columns["messages_column"] in record else "qa"
-        if fmt == "messages":
-            if columns["messages_column"] not in record:
-                raise CorpusError(f"{where}: missing column '{columns['messages_column']}'")
-            parsed.add(convert_messages(where, record[columns["messages_column"]], columns["messages_column"]), number)
-        else:
-            parsed.add(qa_messages(where, record, columns["question_column"], columns["answer_column"]), number)
+        parsed.add(record_messages(where, record, corpus_format, columns), number)
     return parsed
 
 

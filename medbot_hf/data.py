@@ -17,8 +17,8 @@ import numpy as np
 from datasets import Dataset, DatasetDict, Features, List, Value, load_from_disk
 from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
 
-from .chat_format import IGNORE_INDEX, _length, encode_turns, split_system
-from .corpus import CorpusError, ParsedCorpus, convert_messages, qa_messages, read_corpus
+from .chat_format import IGNORE_INDEX, encode_messages
+from .corpus import CorpusError, ParsedCorpus, read_corpus, record_messages
 from .hub import ensure_hub_reachable_or_offline
 from .modeling import char_lookup, encode_texts
 
@@ -64,26 +64,24 @@ def read_hub_corpus(data_args) -> dict[str, ParsedCorpus]:
         reason = f"{type(e).__name__}: {str(e)[:300]}"
         raise CorpusError(f"dataset {name!r}: could not load it ({reason}); {hint}") from None
     parsed = {}
+    columns = {k: getattr(data_args, k) for k in ("question_column", "answer_column", "messages_column")}
     for split, ds in splits.items():
         corpus = ParsedCorpus()
         for i, record in enumerate(ds, start=1):
-            where = f"{name}[{split}] row {i}"
-            if data_args.messages_column in record:
-                messages = convert_messages(where, record[data_args.messages_column], data_args.messages_column)
-            else:
-                messages = qa_messages(where, record, data_args.question_column, data_args.answer_column)
-            corpus.add(messages, i)
+            corpus.add(record_messages(f"{name}[{split}] row {i}", record, "auto", columns), i)
         parsed[split] = corpus
     return parsed
 
 
-def _read(path: str, data_args) -> ParsedCorpus:
+def read_split(path: str, data_args) -> ParsedCorpus:
+    """Read one corpus file with the format and columns `data_args` names."""
     return read_corpus(
         path, data_args.corpus_format, data_args.question_column, data_args.answer_column, data_args.messages_column
     )
 
 
-def _to_dataset(parsed: ParsedCorpus) -> Dataset:
+def to_dataset(parsed: ParsedCorpus) -> Dataset:
+    """A `datasets.Dataset` with one `messages` row per dialogue and the `line` it starts on."""
     return Dataset.from_dict({"messages": parsed.dialogues, "line": parsed.lines})
 
 
@@ -104,13 +102,13 @@ def get_raw_datasets(data_args, seed: int = 42) -> tuple[DatasetDict, dict]:
         train = hub["train"]
         validation = hub.get("validation") or hub.get("test")
     else:
-        train = _read(data_args.train_file, data_args)
-        validation = _read(data_args.validation_file, data_args) if data_args.validation_file else None
+        train = read_split(data_args.train_file, data_args)
+        validation = read_split(data_args.validation_file, data_args) if data_args.validation_file else None
     stats = {"train": corpus_stats(train)}
-    raw = DatasetDict(train=_to_dataset(train))
+    raw = DatasetDict(train=to_dataset(train))
     if validation is not None:
         stats["validation"] = corpus_stats(validation)
-        raw["validation"] = _to_dataset(validation)
+        raw["validation"] = to_dataset(validation)
     else:
         n_val = validation_size(len(train.dialogues), data_args.validation_split_percentage)
         split = raw["train"].train_test_split(test_size=n_val, seed=seed)
@@ -144,15 +142,12 @@ def tokenize_batch(
     start = 0
     for messages in batch["messages"]:
         segments, start = ids[start : start + len(messages)], start + len(messages)
-        has_system = split_system(messages)[0] is not None
-        system, turns = (segments[0], segments[1:]) if has_system else (None, segments)
-        encoded = encode_turns(
-            turns, cls_id=cls_id, sep_id=sep_id, max_length=max_seq_length, loss_on=loss_on, system_ids=system,
-        )  # fmt: skip
-        out["input_ids"].append(encoded["input_ids"])
-        out["labels"].append(encoded["labels"])
+        encoded = encode_messages(
+            messages, segments, cls_id=cls_id, sep_id=sep_id, max_length=max_seq_length, loss_on=loss_on
+        )
+        for key in ("input_ids", "labels", "truncated"):
+            out[key].append(encoded[key])
         out["length"].append(len(encoded["input_ids"]))
-        out["truncated"].append(_length(system, turns) > max_seq_length)
     return out
 
 

@@ -30,16 +30,13 @@ def _settings(eval_args: EvalArguments, model_dir: str, n_positions: int) -> Dat
 
 
 def _dialogues(data_args: DataArguments, max_dialogues: int | None):
-    from datasets import Dataset
+    from .data import read_split, to_dataset
 
-    from .corpus import read_corpus
-
-    parsed = read_corpus(
-        data_args.train_file, data_args.corpus_format, data_args.question_column, data_args.answer_column,
-        data_args.messages_column,
-    )  # fmt: skip
-    rows = {"messages": parsed.dialogues[:max_dialogues], "line": parsed.lines[:max_dialogues]}
-    return Dataset.from_dict(rows), dict(parsed.dropped)
+    parsed = read_split(data_args.train_file, data_args)
+    dialogues = to_dataset(parsed)
+    if max_dialogues is not None:
+        dialogues = dialogues.select(range(min(max_dialogues, len(dialogues))))
+    return dialogues, dict(parsed.dropped)
 
 
 def _write(output_dir: str, results: dict, samples: dict, main_model: str, compare: str | None) -> None:

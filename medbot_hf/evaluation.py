@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 
 import torch
 from datasets import Dataset, DatasetDict
@@ -20,7 +21,7 @@ from .training import label_token_sums
 logger = logging.getLogger(__name__)
 RESULT_KEYS = (
     "perplexity", "token_accuracy", "bleu_4", "rouge_l", "distinct_1", "distinct_2", "repetition_rate",
-    "mean_reply_chars", "empty_reply_rate", "num_dialogues", "num_replies",
+    "mean_reply_chars", "empty_reply_rate", "num_dialogues", "num_replies", "runtime_s",
 )  # fmt: skip
 
 
@@ -62,7 +63,7 @@ def generate_all(
     for number, batch in enumerate(tqdm(batches, desc="Generating replies")):
         out = generate_replies(model, tokenizer, [histories[i] for i in batch], seed=seed + number, **kwargs)
         for i, reply in zip(batch, out, strict=True):
-            replies[i] = reply
+            replies[i] = reply.text
     return replies
 
 
@@ -88,8 +89,10 @@ def generation_metrics(replies: list[str], references: list[str]) -> dict:
 def evaluate_model(model, tokenizer, dialogues: Dataset, data_args, eval_args, gen_overrides: dict) -> tuple:
     """Every metric of `eval_results.json` for one model; returns `(results, samples)`.
 
-    `samples` lists the first replies beside their references, for a look by eye.
+    `samples` lists the first replies beside their references, for a look by eye. `runtime_s` is the wall time of
+    both passes.
     """
+    start = time.perf_counter()
     results = teacher_forced_metrics(model, tokenizer, dialogues, data_args, eval_args.batch_size)
     histories, references = doctor_turns(dialogues)
     replies = generate_all(
@@ -98,6 +101,7 @@ def evaluate_model(model, tokenizer, dialogues: Dataset, data_args, eval_args, g
     )  # fmt: skip
     results.update(generation_metrics(replies, references))
     results.update(num_dialogues=len(dialogues), num_replies=len(replies))
+    results["runtime_s"] = round(time.perf_counter() - start, 1)  # both passes, this model only
     samples = [
         {"history": h[-1]["content"], "reference": r, "reply": p}
         for h, r, p in zip(histories[:20], references[:20], replies[:20], strict=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 from transformers import (
@@ -17,7 +18,8 @@ from transformers import (
     TextIteratorStreamer,
 )
 
-from .chat_format import encode_turns, is_prompt, split_system
+from .chat_format import encode_messages, is_prompt, split_system
+from .modeling import encode_texts
 
 
 def trim_history(messages: list[dict[str, str]], max_history_len: int | None) -> list[dict[str, str]]:
@@ -40,13 +42,9 @@ def build_prompt(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, st
     """
     if not is_prompt(messages):
         raise ValueError("messages must alternate user/assistant, starting and ending with a user turn")
-    system, turns = split_system(messages)
-    texts = ([system["content"]] if system is not None else []) + [m["content"] for m in turns]
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    system_ids, turn_ids = (ids[0], ids[1:]) if system is not None else (None, ids)
+    ids = encode_texts(tokenizer, [m["content"] for m in messages])
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
-    encoded = encode_turns(turn_ids, cls_id=cls_id, sep_id=sep_id, max_length=max_length, system_ids=system_ids)
-    return encoded["input_ids"]
+    return encode_messages(messages, ids, cls_id=cls_id, sep_id=sep_id, max_length=max_length)["input_ids"]
 
 
 def enable_compiled_decoding(model) -> None:
@@ -94,6 +92,21 @@ def _config(model, overrides: dict) -> GenerationConfig:
     return GenerationConfig.from_dict({**model.generation_config.to_dict(), **values})
 
 
+@dataclass
+class Reply:
+    """One generated reply: its text, the prompt's ids (after truncation) and the ids generated for it."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int  # the closing [SEP] included, when there is one
+    finished: bool  # True when the model closed the reply with [SEP]; False when it was cut or stopped
+
+
+def reply_streamer(tokenizer: PreTrainedTokenizerBase) -> TextIteratorStreamer:
+    """A streamer that yields the reply's text only (no prompt, no special tokens)."""
+    return TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
 @torch.inference_mode()
 def generate_replies(
     model,
@@ -103,11 +116,10 @@ def generate_replies(
     max_seq_length: int | None = None,
     max_history_len: int | None = None,
     seed: int | None = None,
-    stop_event: threading.Event | None = None,
-    stopping_criteria: StoppingCriteriaList | None = None,
+    stop_event: threading.Event | list[threading.Event] | None = None,
     streamer=None,
     **overrides,
-) -> list[str]:
+) -> list[Reply]:
     """The doctor's next reply to each history, in one batched `generate` call (left padding, KV cache).
 
     Args:
@@ -118,30 +130,36 @@ def generate_replies(
             minus `max_new_tokens`, and older turns are dropped to fit.
         max_history_len: keep only this many of the latest turns (the new question included).
         seed: seeds sampling, for reproducible replies.
-        stop_event: generation stops early once it is set.
-        stopping_criteria: more criteria, e.g. one stop event per row of the batch.
+        stop_event: generation stops early once it is set; a list gives one event per history (per batch row).
         streamer: a `transformers` streamer (one history only).
         **overrides: `GenerationConfig` fields such as `temperature`, `top_k`, `top_p`, `repetition_penalty`,
             `no_repeat_ngram_size`, `max_new_tokens`, `do_sample`; None keeps the saved value.
 
     Returns:
-        One reply per history, without special tokens or spaces between Chinese characters.
+        One :class:`Reply` per history; its text has no special tokens or spaces between Chinese characters.
     """
     config = _config(model, overrides)
     inputs = _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config)
     if seed is not None:
         torch.manual_seed(seed)
-    stopping = StoppingCriteriaList(stopping_criteria or [])
-    if stop_event is not None:
-        stopping.append(StopOnEvents(stop_event))
+    stopping = StoppingCriteriaList([StopOnEvents(stop_event)] if stop_event is not None else [])
     output = model.generate(**inputs, generation_config=config, stopping_criteria=stopping, streamer=streamer)
     new = output[:, inputs["input_ids"].shape[1] :]
-    return [text.strip() for text in tokenizer.batch_decode(new, skip_special_tokens=True)]
+    texts = tokenizer.batch_decode(new, skip_special_tokens=True)
+    eos = set(config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id])
+    replies = []
+    for text, row, prompt in zip(texts, new.tolist(), inputs["attention_mask"].sum(1).tolist(), strict=True):
+        # After [SEP] (or a stop) generate fills the row with [PAD], which the model itself never emits.
+        used = next((i for i, t in enumerate(row) if t in eos or t == config.pad_token_id), len(row))
+        finished = used < len(row) and row[used] in eos
+        replies.append(Reply(text.strip(), prompt, used + finished, finished))
+    return replies
 
 
 def generate_reply(model, tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], **kwargs) -> str:
-    """The doctor's next reply to one history; the keyword arguments are those of :func:`generate_replies`."""
-    return generate_replies(model, tokenizer, [messages], **kwargs)[0]
+    """The text of the doctor's next reply to one history; the keyword arguments are those of
+    :func:`generate_replies`."""
+    return generate_replies(model, tokenizer, [messages], **kwargs)[0].text
 
 
 def stream_reply(model, tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], **kwargs) -> Iterator[str]:
@@ -150,7 +168,7 @@ def stream_reply(model, tokenizer: PreTrainedTokenizerBase, messages: list[dict[
     Generation runs in a worker thread. Closing the iterator early (or setting `stop_event`) stops it.
     """
     stop_event = kwargs.pop("stop_event", None) or threading.Event()
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    streamer = reply_streamer(tokenizer)
     errors: list[BaseException] = []
 
     def work():

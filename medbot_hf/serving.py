@@ -37,7 +37,7 @@ from .api_schema import (
     sse,
 )
 from .batching import Batcher, QueueFull
-from .generation import build_prompt
+from .generation import Reply
 from .safety import prepend_advice, triage
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-async def wait_for_reply(job, request: Request, timeout: float) -> str:
+async def wait_for_reply(job, request: Request, timeout: float) -> Reply:
     """The job's reply; stops its generation if the client leaves or `timeout` passes (then 504)."""
     future = asyncio.wrap_future(job.future)
     deadline = time.monotonic() + timeout
@@ -199,7 +199,7 @@ def create_app(
         result = triage(messages[-1]["content"])
         reply = await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s)
         log("/api/chat", messages, started)
-        return {"reply": reply, "triage": vars(result)}
+        return {"reply": reply.text, "triage": vars(result)}
 
     @app.post("/api/chat/stream", dependencies=[Depends(authorized)])
     async def chat_stream(body: Sampling) -> StreamingResponse:
@@ -243,19 +243,13 @@ def _add_openai_routes(app: FastAPI, batcher: Batcher, model_name: str, limits: 
                 _completion_chunks(batcher, job, head, advice, limits), media_type="text/event-stream"
             )
         reply = await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s)
-        max_new = params.get("max_new_tokens", batcher.model.generation_config.max_new_tokens)
-        prompt, used = _token_counts(batcher, messages, reply, max_new)
-        finish = "length" if used >= max_new else "stop"
-        choice = {"index": 0, "message": {"role": "assistant", "content": advice + reply}, "finish_reason": finish}
-        usage = {"prompt_tokens": prompt, "completion_tokens": used, "total_tokens": prompt + used}
+        message = {"role": "assistant", "content": advice + reply.text}
+        choice = {"index": 0, "message": message, "finish_reason": "stop" if reply.finished else "length"}
+        usage = {
+            "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+            "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+        }  # fmt: skip
         return {**head, "object": "chat.completion", "choices": [choice], "usage": usage}
-
-
-def _token_counts(batcher: Batcher, messages: list[dict], reply: str, max_new_tokens: int) -> tuple[int, int]:
-    """Prompt ids as generation saw them (truncated the same way) and the reply's ids."""
-    room = (batcher.max_seq_length or batcher.model.config.n_positions) - max_new_tokens
-    prompt = build_prompt(batcher.tokenizer, messages, room)
-    return len(prompt), len(batcher.tokenizer(reply, add_special_tokens=False)["input_ids"])
 
 
 async def _completion_chunks(batcher: Batcher, job, head: dict, advice: str, limits: ServeLimits):

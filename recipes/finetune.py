@@ -8,40 +8,32 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import math
-import sys
 
 from transformers import Trainer, set_seed
 
-from medbot_hf.configs import FINETUNE_ARGS, parse_args
-from medbot_hf.corpus import CorpusError
-from medbot_hf.data import get_collator, get_raw_datasets
-from medbot_hf.hub import HubError, check_push_possible, push_folder
+from medbot_hf.data import get_collator
+from medbot_hf.hub import check_push_possible, push_folder
 from medbot_hf.training import (
     NonFiniteLossCallback,
-    NonFiniteLossError,
     build_generation_config,
     compute_metrics,
-    demo_replies,
     finish_output_dir,
+    label_token_sums,
     prepare,
-    preprocess_logits_for_metrics,
+    print_demo_replies,
     resolve_resume,
+    run_recipe,
     run_settings,
     setup_logging,
+    validate_corpus,
 )
-
-logger = logging.getLogger("medbot_hf.finetune")
 
 
 def main(model_args, data_args, gen_args, training_args) -> dict:
     setup_logging(training_args)
     if data_args.validate_only:
-        _, stats = get_raw_datasets(data_args, seed=training_args.seed)
-        print(json.dumps(stats, ensure_ascii=False, indent=2))
-        return stats
+        return validate_corpus(data_args, training_args.seed)
     if training_args.nonfinite_loss == "skip":  # the Trainer cannot skip an update from a callback
         raise ValueError("--nonfinite_loss skip needs recipes/finetune_accelerate.py; this recipe can only stop")
     set_seed(training_args.seed)
@@ -59,7 +51,7 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         processing_class=tokenizer,
         data_collator=get_collator(tokenizer, data_args.pad_to_multiple_of),
         compute_metrics=compute_metrics,
-        preprocess_logits_for_metrics=preprocess_logits_for_metrics,
+        preprocess_logits_for_metrics=label_token_sums,
         callbacks=[NonFiniteLossCallback()],
     )
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
@@ -74,10 +66,7 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         run = run_settings(model_args, data_args, gen_args, training_args)
         eval_metrics["token_accuracy"] = eval_metrics.get("eval_token_accuracy")
         finish_output_dir(tokenizer, training_args.output_dir, trainer.state.log_history, run, eval_metrics)
-        for question, reply in demo_replies(
-            trainer.model, tokenizer, raw["validation"], data_args.max_seq_length, training_args.seed
-        ):  # show what the model learned
-            print(f"\n患者: {question}\n医生 (model): {reply}")
+        print_demo_replies(trainer.model, tokenizer, raw["validation"], data_args.max_seq_length, training_args.seed)
         if training_args.push_to_hub:  # our own final push: Trainer.push_to_hub would replace the model card
             if trainer.push_in_progress is not None:
                 trainer.push_in_progress.wait_until_done()
@@ -87,8 +76,4 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
 
 
 if __name__ == "__main__":
-    args = parse_args(FINETUNE_ARGS)
-    try:
-        main(*args)
-    except (CorpusError, HubError, NonFiniteLossError, ValueError, OSError) as e:  # one clear line, no traceback
-        sys.exit(f"error: {e}")
+    run_recipe(main)

@@ -11,66 +11,27 @@ loss or gradient norm is inf/NaN instead of stopping.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import sys
 
 import torch
 from accelerate import Accelerator
 from accelerate.utils import GradientAccumulationPlugin
-from transformers import TrainerState, set_seed
+from transformers import set_seed
 
-from medbot_hf.accelerate_loop import Run, build_run, evaluate, load_checkpoint, train, weights_finite
-from medbot_hf.configs import FINETUNE_ARGS, parse_args
-from medbot_hf.corpus import CorpusError
-from medbot_hf.data import get_raw_datasets
-from medbot_hf.hub import HubError, check_push_possible, push_folder
+from medbot_hf.accelerate_loop import build_run, load_checkpoint, save_final_folder, train
+from medbot_hf.hub import check_push_possible, push_folder
 from medbot_hf.modeling import load_for_inference
 from medbot_hf.training import (
-    NonFiniteLossError,
     build_generation_config,
-    demo_replies,
     finish_output_dir,
     prepare,
+    print_demo_replies,
     resolve_resume,
+    run_recipe,
     run_settings,
     setup_logging,
+    validate_corpus,
 )
-
-logger = logging.getLogger("medbot_hf.finetune_accelerate")
-
-
-def save_final_folder(run: Run, train_metrics: dict) -> dict:
-    """Load the best checkpoint (with `load_best_model_at_end`), evaluate, and save what the Trainer recipe saves:
-    weights, configs, tokenizer, `*_results.json`, `trainer_state.json`. On every process: FSDP and ZeRO-3 gather
-    the weights collectively."""
-    acc, args, state = run.accelerator, run.args, run.state
-    if args.load_best_model_at_end and state.best_checkpoint:
-        logger.info("Loading the best checkpoint, %s (%s)", state.best_checkpoint, state.best_metric)
-        acc.load_state(os.path.join(args.output_dir, state.best_checkpoint))
-    if not weights_finite(run):
-        raise NonFiniteLossError(f"the final weights hold inf or NaN, so none were saved to {args.output_dir}")
-    eval_metrics = {**evaluate(run), "epoch": train_metrics["epoch"]}
-    state.log_history.append({**eval_metrics, "step": state.global_step})
-    logger.info("Final evaluation: %s", json.dumps(eval_metrics))
-    eval_metrics["perplexity"] = eval_metrics["eval_perplexity"]  # as the Trainer recipe reports it
-    model, state_dict = acc.unwrap_model(run.model), acc.get_state_dict(run.model)
-    model.save_pretrained(args.output_dir, is_main_process=acc.is_main_process, state_dict=state_dict)
-    if acc.is_main_process:
-        run.tokenizer.save_pretrained(args.output_dir)
-        torch.save(args, os.path.join(args.output_dir, "training_args.bin"))
-        results = {"train": train_metrics, "eval": eval_metrics, "all": {**train_metrics, **eval_metrics}}
-        for split, values in results.items():
-            with open(os.path.join(args.output_dir, f"{split}_results.json"), "w", encoding="utf-8") as f:
-                json.dump(values, f, indent=4, sort_keys=True)
-        best = os.path.join(args.output_dir, state.best_checkpoint) if state.best_checkpoint else None
-        TrainerState(
-            epoch=train_metrics["epoch"], global_step=state.global_step, max_steps=run.max_steps,
-            log_history=state.log_history, best_metric=state.best_metric, best_global_step=state.best_step,
-            best_model_checkpoint=best,
-        ).save_to_json(os.path.join(args.output_dir, "trainer_state.json"))  # fmt: skip
-    return {**eval_metrics, "token_accuracy": eval_metrics["eval_token_accuracy"]}
 
 
 def main(model_args, data_args, gen_args, training_args) -> dict:
@@ -92,9 +53,7 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
             deepspeed.deepspeed_config["gradient_clipping"] = training_args.max_grad_norm
     setup_logging(training_args)
     if data_args.validate_only:
-        _, stats = get_raw_datasets(data_args, seed=training_args.seed)
-        print(json.dumps(stats, ensure_ascii=False, indent=2))
-        return stats
+        return validate_corpus(data_args, training_args.seed)
     set_seed(training_args.seed)
     if training_args.push_to_hub:  # fail now, not after hours of training
         check_push_possible(training_args.hub_token)
@@ -113,10 +72,7 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         settings = run_settings(model_args, data_args, gen_args, training_args)
         finish_output_dir(tokenizer, training_args.output_dir, run.state.log_history, settings, eval_metrics)
         trained, _ = load_for_inference(training_args.output_dir)  # the saved folder, as a user loads it
-        for question, reply in demo_replies(
-            trained, tokenizer, raw["validation"], data_args.max_seq_length, training_args.seed
-        ):  # show what the model learned
-            print(f"\n患者: {question}\n医生 (model): {reply}")
+        print_demo_replies(trained, tokenizer, raw["validation"], data_args.max_seq_length, training_args.seed)
         if training_args.push_to_hub:
             repo = training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir))
             print(f"Pushed to {push_folder(training_args.output_dir, repo, training_args.hub_private_repo)}")
@@ -125,8 +81,4 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
 
 
 if __name__ == "__main__":
-    args = parse_args(FINETUNE_ARGS)
-    try:
-        main(*args)
-    except (CorpusError, HubError, NonFiniteLossError, ValueError, OSError) as e:  # one clear line, no traceback
-        sys.exit(f"error: {e}")
+    run_recipe(main)

@@ -34,6 +34,7 @@ def test_eval_results_have_every_key_in_range(evaluated, trained):
     assert set(RESULT_KEYS) <= set(saved) and saved["num_dialogues"] == 30
     for key in ("token_accuracy", "bleu_4", "rouge_l", "distinct_1", "distinct_2", "repetition_rate"):
         assert 0.0 <= saved[key] <= 1.0, key
+    assert 0 < saved["runtime_s"] < 600 and saved["compare"]["runtime_s"] > 0
     assert 1.0 < saved["perplexity"] < 2000 and 0 <= saved["empty_reply_rate"] < 1 and saved["mean_reply_chars"] > 0
     assert saved["settings"]["loss_on"] == "answers" and saved["settings"]["max_seq_length"] == 128  # as trained
     # the teacher-forced pass is the training format: it reproduces the Trainer's own eval on the same file

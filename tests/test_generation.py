@@ -57,21 +57,22 @@ def test_stops_at_sep_and_never_emits_banned_tokens(chat_model):
         out = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=60, temperature=1.0)
         new = out[0, prompt.shape[1] :].tolist()
         assert not {tok.unk_token_id, tok.pad_token_id, tok.cls_token_id} & set(new)
+        kwargs = {"temperature": 1.0, "max_new_tokens": 60}
+        (reply,) = generate_replies(model, tok, [HISTORY], seed=seed, **kwargs)
+        assert reply.prompt_tokens == prompt.shape[1] and reply.completion_tokens == len(new)  # [SEP] counted
         if tok.sep_token_id in new:
             assert new.index(tok.sep_token_id) == len(new) - 1  # generation stopped right at [SEP]
             stopped += 1
-            torch.manual_seed(seed)
-            kwargs = {"temperature": 1.0, "max_new_tokens": 60}
-            assert generate_reply(model, tok, HISTORY, seed=seed, **kwargs) == tok.decode(new[:-1]).strip()
+            assert reply.finished and reply.text == tok.decode(new[:-1]).strip()
         else:
-            assert len(new) == 60
+            assert len(new) == 60 and not reply.finished
     assert stopped > 0
 
 
 def test_batched_equals_unbatched_under_greedy(chat_model):
     model, tok = chat_model
     histories = [HISTORY, HISTORY[:1], [{"role": "user", "content": "发烧38度要去医院吗？"}]]
-    batched = generate_replies(model, tok, histories, do_sample=False, max_new_tokens=20)
+    batched = [r.text for r in generate_replies(model, tok, histories, do_sample=False, max_new_tokens=20)]
     assert batched == [generate_reply(model, tok, h, do_sample=False, max_new_tokens=20) for h in histories]
 
 
@@ -87,5 +88,8 @@ def test_stop_event_ends_generation(chat_model):
     model, tok = chat_model
     event = threading.Event()
     event.set()
-    reply = generate_reply(model, tok, HISTORY, do_sample=False, max_new_tokens=50, stop_event=event)
-    assert len(tok(reply, add_special_tokens=False)["input_ids"]) <= 1
+    text = generate_reply(model, tok, HISTORY, do_sample=False, max_new_tokens=50, stop_event=event)
+    assert len(tok(text, add_special_tokens=False)["input_ids"]) <= 1
+    (reply,) = generate_replies(model, tok, [HISTORY], do_sample=False, max_new_tokens=50, stop_event=[event])
+    assert len(tok(reply.text, add_special_tokens=False)["input_ids"]) <= 1
+    assert reply.completion_tokens <= 1 and not reply.finished
