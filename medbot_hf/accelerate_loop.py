@@ -26,15 +26,9 @@ from transformers import DefaultFlowCallback, Trainer, TrainerControl, TrainerSt
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_parameter_names
 
 from .chat_format import IGNORE_INDEX
+from .checkpoints import LOOP_STATE_NAME, mark_checkpoint_complete, rotate_checkpoints
 from .data import get_collator
-from .training import (
-    LOOP_STATE_NAME,
-    NonFiniteLossError,
-    label_token_sums,
-    mark_checkpoint_complete,
-    nonfinite_message,
-    rotate_checkpoints,
-)
+from .training import NonFiniteLossError, label_token_sums, nonfinite_message
 
 logger = logging.getLogger(__name__)
 LOSS_LOG = "loss_log.jsonl"  # one line per optimizer step: step, loss, grad_norm, learning_rate, skipped

@@ -14,6 +14,7 @@ import threading
 
 from .configs import ChatArguments, GenerationArguments, parse_args
 from .generation import enable_compiled_decoding, stream_reply
+from .modeling import load_for_inference
 from .safety import prepend_advice, triage
 
 BANNER = (
@@ -131,8 +132,6 @@ def _piped(session: ChatSession, transcript: Transcript) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `medbot-chat`."""
-    from .modeling import load_for_inference
-
     chat_args, gen_args = parse_args((ChatArguments, GenerationArguments), argv)
     try:
         model, tokenizer = load_for_inference(chat_args.model_name_or_path, chat_args.device)

@@ -9,7 +9,10 @@ import sys
 
 from .configs import DataArguments, EvalArguments, GenerationArguments, parse_args
 from .corpus import CorpusError
+from .data import read_split, to_dataset
 from .evaluation import evaluate_model, results_table
+from .model_card import write_model_card
+from .modeling import load_for_inference
 
 logger = logging.getLogger("medbot_hf.eval")
 
@@ -30,8 +33,6 @@ def _settings(eval_args: EvalArguments, model_dir: str, n_positions: int) -> Dat
 
 
 def _dialogues(data_args: DataArguments, max_dialogues: int | None):
-    from .data import read_split, to_dataset
-
     parsed = read_split(data_args.train_file, data_args)
     dialogues = to_dataset(parsed)
     if max_dialogues is not None:
@@ -53,9 +54,6 @@ def _write(output_dir: str, results: dict, samples: dict, main_model: str, compa
 
 def run(eval_args: EvalArguments, gen_args: GenerationArguments) -> dict:
     """Score the model (and `--compare`) with the same settings, write the result files, return results by model."""
-    from .model_card import write_model_card
-    from .modeling import load_for_inference
-
     main_model, compare = eval_args.model_name_or_path, eval_args.compare
     if compare == main_model:
         compare = f"{compare} (compare)"  # a model against itself: two columns all the same, by determinism

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from .data import get_collator, tokenize_datasets
 from .generation import generate_replies
+from .metrics import load_metric
 from .training import label_token_sums
 
 logger = logging.getLogger(__name__)
@@ -69,8 +70,6 @@ def generate_all(
 
 def generation_metrics(replies: list[str], references: list[str]) -> dict:
     """Character BLEU-4 and ROUGE-L against the references, distinct-1/2, repetition, length and empty rate."""
-    from .metrics import load_metric
-
     bleu = load_metric("char_bleu").compute(predictions=replies, references=references)
     rouge = load_metric("char_rouge_l").compute(predictions=replies, references=references)
     distinct = load_metric("distinct").compute(predictions=replies)

@@ -6,18 +6,17 @@ import logging
 import os
 import sys
 
+import uvicorn
+
+from .api_schema import ServeLimits
+from .batching import Batcher
 from .configs import GenerationArguments, ServeArguments, parse_args
+from .modeling import load_for_inference
+from .serving import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `medbot-serve` and `recipes/serve.py`."""
-    import uvicorn
-
-    from .api_schema import ServeLimits
-    from .batching import Batcher
-    from .modeling import load_for_inference
-    from .serving import create_app
-
     logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", level=logging.INFO)
     args, gen_args = parse_args((ServeArguments, GenerationArguments), argv)
     try:

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from . import __version__
 from .api_schema import (
     PAGE_CSP,
     RETRY_AFTER_S,
@@ -161,8 +162,6 @@ def create_app(
     Returns:
         The app, for uvicorn or a test client.
     """
-    from . import __version__
-
     limits = limits or ServeLimits()
     app = FastAPI(title="medbot-hf", version=__version__, description="Chinese medical chat demo. Not a doctor.")
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)

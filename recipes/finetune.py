@@ -8,21 +8,22 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from transformers import Trainer, set_seed
 
+from medbot_hf.checkpoints import resolve_resume
 from medbot_hf.data import get_collator
 from medbot_hf.hub import check_push_possible, push_folder
 from medbot_hf.training import (
     NonFiniteLossCallback,
     build_generation_config,
     compute_metrics,
+    demo_replies,
     finish_output_dir,
     label_token_sums,
     prepare,
-    print_demo_replies,
-    resolve_resume,
     run_recipe,
     run_settings,
     setup_logging,
@@ -33,7 +34,9 @@ from medbot_hf.training import (
 def main(model_args, data_args, gen_args, training_args) -> dict:
     setup_logging(training_args)
     if data_args.validate_only:
-        return validate_corpus(data_args, training_args.seed)
+        stats = validate_corpus(data_args, training_args.seed)
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        return stats
     if training_args.nonfinite_loss == "skip":  # the Trainer cannot skip an update from a callback
         raise ValueError("--nonfinite_loss skip needs recipes/finetune_accelerate.py; this recipe can only stop")
     set_seed(training_args.seed)
@@ -66,7 +69,9 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         run = run_settings(model_args, data_args, gen_args, training_args)
         eval_metrics["token_accuracy"] = eval_metrics.get("eval_token_accuracy")
         finish_output_dir(tokenizer, training_args.output_dir, trainer.state.log_history, run, eval_metrics)
-        print_demo_replies(trainer.model, tokenizer, raw["validation"], data_args.max_seq_length, training_args.seed)
+        validation, seed = raw["validation"], training_args.seed
+        for question, reply in demo_replies(trainer.model, tokenizer, validation, data_args.max_seq_length, seed):
+            print(f"\n患者: {question}\n医生 (model): {reply}")
         if training_args.push_to_hub:  # our own final push: Trainer.push_to_hub would replace the model card
             if trainer.push_in_progress is not None:
                 trainer.push_in_progress.wait_until_done()

@@ -11,6 +11,7 @@ loss or gradient norm is inf/NaN instead of stopping.
 
 from __future__ import annotations
 
+import json
 import os
 
 import torch
@@ -19,14 +20,14 @@ from accelerate.utils import GradientAccumulationPlugin
 from transformers import set_seed
 
 from medbot_hf.accelerate_loop import build_run, load_checkpoint, save_final_folder, train
+from medbot_hf.checkpoints import resolve_resume
 from medbot_hf.hub import check_push_possible, push_folder
 from medbot_hf.modeling import load_for_inference
 from medbot_hf.training import (
     build_generation_config,
+    demo_replies,
     finish_output_dir,
     prepare,
-    print_demo_replies,
-    resolve_resume,
     run_recipe,
     run_settings,
     setup_logging,
@@ -53,7 +54,9 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
             deepspeed.deepspeed_config["gradient_clipping"] = training_args.max_grad_norm
     setup_logging(training_args)
     if data_args.validate_only:
-        return validate_corpus(data_args, training_args.seed)
+        stats = validate_corpus(data_args, training_args.seed)
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        return stats
     set_seed(training_args.seed)
     if training_args.push_to_hub:  # fail now, not after hours of training
         check_push_possible(training_args.hub_token)
@@ -72,7 +75,9 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         settings = run_settings(model_args, data_args, gen_args, training_args)
         finish_output_dir(tokenizer, training_args.output_dir, run.state.log_history, settings, eval_metrics)
         trained, _ = load_for_inference(training_args.output_dir)  # the saved folder, as a user loads it
-        print_demo_replies(trained, tokenizer, raw["validation"], data_args.max_seq_length, training_args.seed)
+        validation, seed = raw["validation"], training_args.seed
+        for question, reply in demo_replies(trained, tokenizer, validation, data_args.max_seq_length, seed):
+            print(f"\n患者: {question}\n医生 (model): {reply}")
         if training_args.push_to_hub:
             repo = training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir))
             print(f"Pushed to {push_folder(training_args.output_dir, repo, training_args.hub_private_repo)}")

@@ -16,15 +16,15 @@ import torch
 from conftest import ROOT, load_recipe, tiny_run_args
 from safetensors.torch import load_file, save_file
 
-from medbot_hf.configs import FINETUNE_ARGS, parse_args
-from medbot_hf.training import (
+from medbot_hf.checkpoints import (
     LOOP_STATE_NAME,
-    NonFiniteLossError,
     checkpoint_is_complete,
     checkpoint_layout,
     find_resume_checkpoint,
     resolve_resume,
 )
+from medbot_hf.configs import FINETUNE_ARGS, parse_args
+from medbot_hf.training import NonFiniteLossError
 
 loop = load_recipe("finetune_accelerate")
 finetune = load_recipe("finetune")

@@ -8,8 +8,9 @@ from conftest import load_recipe, tiny_run_args
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from medbot_hf.checkpoints import checkpoint_is_complete, find_resume_checkpoint
 from medbot_hf.configs import FINETUNE_ARGS, parse_args
-from medbot_hf.training import checkpoint_is_complete, find_resume_checkpoint, prepare
+from medbot_hf.training import prepare
 
 finetune = load_recipe("finetune")
 
