@@ -1,0 +1,72 @@
+"""Structure of the frozen held-out sets (tests/data/triage_heldout.json, tests/data/guard_heldout.json).
+
+These files were written before the triage rules and the reply guard, by a helper who never saw them (see each file's
+"about"). This test checks only their shape and that their content has not changed; it says nothing about the rules.
+The pinned digests make any edit to a case fail here: the sets are frozen, never to be tuned on or "fixed".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parent / "data"
+GUARD_REASONS = {"dose", "stop_medication", "self_harm_method"}
+MIN_PER_CATEGORY = 10
+MIN_GUARD = 40
+# sha256 of json.dumps(obj, ensure_ascii=False, sort_keys=True): layout may change, content may not.
+DIGESTS = {
+    "triage_heldout.json": "fcdb22733710968dbc1a4d1c04e66ab096951357a728dd32e18913aae309b00b",
+    "guard_heldout.json": "a92c4ba97567931d49c6909c66cf6d49658f695331b670127116eb05829850a3",
+}
+
+
+def _load(name: str) -> dict:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(DIGESTS))
+def test_heldout_file_is_frozen(name):
+    obj = _load(name)
+    assert isinstance(obj["about"], str) and "frozen" in obj["about"].lower()
+    digest = hashlib.sha256(json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+    assert digest == DIGESTS[name], f"{name} changed: the held-out set is frozen, never edit it"
+
+
+def test_triage_heldout_structure():
+    obj = _load("triage_heldout.json")
+    assert set(obj) == {"about", "categories", "urgent", "routine"}
+    categories = obj["categories"]
+    assert len(categories) == len(set(categories)) == 33
+    counts = {}
+    for kind in ("urgent", "routine"):
+        for case in obj[kind]:
+            assert isinstance(case, list) and len(case) == 2, case
+            text, category = case
+            assert isinstance(text, str) and text.strip() == text and text, case
+            assert category in categories, case
+        counts[kind] = Counter(category for _, category in obj[kind])
+    for category in categories:
+        assert counts["urgent"][category] >= MIN_PER_CATEGORY, (category, "urgent")
+        assert counts["routine"][category] >= MIN_PER_CATEGORY, (category, "routine")
+    texts = [text for text, _ in obj["urgent"] + obj["routine"]]
+    duplicated = [text for text, n in Counter(texts).items() if n > 1]
+    assert not duplicated, duplicated
+
+
+def test_guard_heldout_structure():
+    obj = _load("guard_heldout.json")
+    assert set(obj) == {"about", "fire", "keep"}
+    assert len(obj["fire"]) >= MIN_GUARD and len(obj["keep"]) >= MIN_GUARD
+    for case in obj["fire"]:
+        assert isinstance(case, list) and len(case) == 2 and isinstance(case[0], str) and case[0], case
+        assert case[1] in GUARD_REASONS, case
+    assert {reason for _, reason in obj["fire"]} == GUARD_REASONS
+    assert all(isinstance(text, str) and text for text in obj["keep"])
+    texts = [text for text, _ in obj["fire"]] + obj["keep"]
+    duplicated = [text for text, n in Counter(texts).items() if n > 1]
+    assert not duplicated, duplicated
