@@ -10,6 +10,9 @@ from __future__ import annotations
 
 IGNORE_INDEX = -100
 LOSS_ON_CHOICES = ("answers", "all", "last_answer")
+# "reversed" lays a dialogue out last turn first, `[CLS] a_n [SEP] q_n [SEP] ... a_1 [SEP] q_1 [SEP]`, so that a model
+# trained on it learns P(question | answer): the reverse (MMI) model that reranks candidate replies.
+TURN_ORDERS = ("forward", "reversed")
 ROLES = ("system", "user", "assistant")
 
 # Jinja, rendered by `tokenizer.apply_chat_template`. There is no generation prompt: after the patient's `[SEP]` the
@@ -91,6 +94,7 @@ def encode_turns(
     max_length: int,
     loss_on: str = "answers",
     system_ids: list[int] | None = None,
+    turn_order: str = "forward",
 ) -> dict[str, list[int]]:
     """Lay out one dialogue in the chat format, with labels.
 
@@ -102,13 +106,21 @@ def encode_turns(
         loss_on: which ids carry labels. `answers`: every doctor turn and its closing `[SEP]`; `all`: every id, as
             GPT2-chitchat trained; `last_answer`: the final doctor turn and its `[SEP]`.
         system_ids: token ids of the system text, if any; never trained on unless `loss_on="all"`.
+        turn_order: `forward`, or `reversed`: the turns (kept by the same truncation) last first, so that the
+            labelled positions (`answers`: every second turn) are the patient's questions.
 
     Returns:
         `{"input_ids": [...], "labels": [...]}`, the labels `-100` where no loss is taken.
     """
     if loss_on not in LOSS_ON_CHOICES:
         raise ValueError(f"loss_on must be one of {LOSS_ON_CHOICES}, got {loss_on!r}")
+    if turn_order not in TURN_ORDERS:
+        raise ValueError(f"turn_order must be one of {TURN_ORDERS}, got {turn_order!r}")
+    if turn_order == "reversed" and len(turn_ids) % 2:
+        raise ValueError("turn_order='reversed' needs a dialogue that ends with a doctor turn")
     system_ids, turns = truncate_turns(turn_ids, max_length, system_ids)
+    if turn_order == "reversed":
+        turns = turns[::-1]
     train_all = loss_on == "all"
     input_ids, labels = [cls_id], [cls_id if train_all else IGNORE_INDEX]
     if system_ids:
@@ -133,6 +145,7 @@ def encode_messages(
     sep_id: int,
     max_length: int,
     loss_on: str = "answers",
+    turn_order: str = "forward",
 ) -> dict:
     """:func:`encode_turns` for a message list whose texts are already tokenized, one id list per message.
 
@@ -142,6 +155,7 @@ def encode_messages(
     has_system = split_system(messages)[0] is not None
     system_ids, turn_ids = (message_ids[0], message_ids[1:]) if has_system else (None, message_ids)
     encoded = encode_turns(
-        turn_ids, cls_id=cls_id, sep_id=sep_id, max_length=max_length, loss_on=loss_on, system_ids=system_ids
-    )
+        turn_ids, cls_id=cls_id, sep_id=sep_id, max_length=max_length, loss_on=loss_on, system_ids=system_ids,
+        turn_order=turn_order,
+    )  # fmt: skip
     return {**encoded, "truncated": _length(system_ids, turn_ids) > max_length}

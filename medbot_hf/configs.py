@@ -15,7 +15,7 @@ import torch
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
-from .chat_format import LOSS_ON_CHOICES
+from .chat_format import LOSS_ON_CHOICES, TURN_ORDERS
 from .corpus import CORPUS_FORMATS
 
 
@@ -66,6 +66,14 @@ class DataArguments:
     loss_on: str = field(
         default="answers", metadata={"help": "Which tokens carry labels.", "choices": list(LOSS_ON_CHOICES)}
     )
+    turn_order: str = field(
+        default="forward",
+        metadata={
+            "help": "forward; or reversed (last turn first), to train the reverse model P(question | answer) that "
+            "reranks replies (mmi_model_name_or_path).",
+            "choices": list(TURN_ORDERS),
+        },
+    )
     pad_to_multiple_of: int | None = field(
         default=None, metadata={"help": "Pad each batch to a multiple of this length (GPUs: fewer distinct shapes)."}
     )
@@ -90,6 +98,8 @@ class DataArguments:
             raise ValueError(f"pad_to_multiple_of must be at least 1, got {self.pad_to_multiple_of}.")
         if self.max_seq_length < 4:
             raise ValueError(f"--max_seq_length must be at least 4, got {self.max_seq_length}")
+        if self.turn_order not in TURN_ORDERS:  # a YAML value bypasses argparse's choices
+            raise ValueError(f"--turn_order must be one of {', '.join(TURN_ORDERS)}, got {self.turn_order!r}")
 
 
 @dataclass

@@ -129,7 +129,12 @@ def iter_texts(dataset: Dataset):
 
 
 def tokenize_batch(
-    batch: dict, tokenizer: PreTrainedTokenizerBase, max_seq_length: int, loss_on: str, lookup=None
+    batch: dict,
+    tokenizer: PreTrainedTokenizerBase,
+    max_seq_length: int,
+    loss_on: str,
+    lookup=None,
+    turn_order: str = "forward",
 ) -> dict:
     """`datasets.map` function: `messages` -> `input_ids`, `labels`, `length`, `truncated`.
 
@@ -143,8 +148,9 @@ def tokenize_batch(
     for messages in batch["messages"]:
         segments, start = ids[start : start + len(messages)], start + len(messages)
         encoded = encode_messages(
-            messages, segments, cls_id=cls_id, sep_id=sep_id, max_length=max_seq_length, loss_on=loss_on
-        )
+            messages, segments, cls_id=cls_id, sep_id=sep_id, max_length=max_seq_length, loss_on=loss_on,
+            turn_order=turn_order,
+        )  # fmt: skip
         for key in ("input_ids", "labels", "truncated"):
             out[key].append(encoded[key])
         out["length"].append(len(encoded["input_ids"]))
@@ -154,6 +160,8 @@ def tokenize_batch(
 def _cache_key(data_args, tokenizer: PreTrainedTokenizerBase, raw: DatasetDict) -> str:
     """Hash of what the tokenized splits depend on: the splits' content fingerprints, settings and the tokenizer."""
     settings = {k: getattr(data_args, k) for k in ("max_seq_length", "loss_on")}
+    if data_args.turn_order != "forward":  # only then, so that the caches of forward runs keep their keys
+        settings["turn_order"] = data_args.turn_order
     h = hashlib.sha256(json.dumps([CACHE_VERSION, settings], sort_keys=True).encode())
     h.update(tokenizer.backend_tokenizer.to_str().encode())
     for split in sorted(raw):
@@ -174,6 +182,7 @@ def tokenize_datasets(raw: DatasetDict, tokenizer: PreTrainedTokenizerBase, data
             "max_seq_length": data_args.max_seq_length,
             "loss_on": data_args.loss_on,
             "lookup": char_lookup(tokenizer),
+            "turn_order": data_args.turn_order,
         },
         desc="Tokenizing dialogues",
     )

@@ -62,3 +62,26 @@ def test_bad_arguments():
         encode_turns([Q1, A1], cls_id=CLS, sep_id=SEP, max_length=64, loss_on="doctor")
     with pytest.raises(ValueError, match="max_length must be at least 4"):
         truncate_turns([Q1, A1], 3)
+
+
+def test_reversed_turn_order_ids_and_labels():
+    # [CLS] a2 [SEP] q2 [SEP] a1 [SEP] q1 [SEP]: the labels fall on the patient's questions, P(question | answer)
+    out = encode_turns([Q1, A1, Q2, A2], cls_id=CLS, sep_id=SEP, max_length=64, turn_order="reversed")
+    assert out["input_ids"] == [CLS, 23, 24, SEP, 12, SEP, 20, 21, 22, SEP, 10, 11, SEP]
+    assert out["labels"] == [X, X, X, X, 12, SEP, X, X, X, X, 10, 11, SEP]
+
+
+def test_reversed_turn_order_truncates_like_forward_then_reverses():
+    turns = [[1] * 5, [2] * 5, [3] * 5, [4] * 5, [5] * 2, [6] * 2]
+    forward = encode_turns(turns, cls_id=CLS, sep_id=SEP, max_length=20)
+    backward = encode_turns(turns, cls_id=CLS, sep_id=SEP, max_length=20, turn_order="reversed")
+    # the same newest turns are kept (the last exchange first), whatever the order
+    assert sorted(forward["input_ids"]) == sorted(backward["input_ids"])
+    assert backward["input_ids"][:4] == [CLS, 6, 6, SEP]
+
+
+def test_reversed_turn_order_needs_a_closing_doctor_turn():
+    with pytest.raises(ValueError, match="ends with a doctor turn"):
+        encode_turns([Q1, A1, Q2], cls_id=CLS, sep_id=SEP, max_length=64, turn_order="reversed")
+    with pytest.raises(ValueError, match="turn_order must be one of"):
+        encode_turns([Q1, A1], cls_id=CLS, sep_id=SEP, max_length=64, turn_order="backwards")

@@ -1,3 +1,4 @@
+import pytest
 import torch
 from conftest import SAMPLE_TRAIN, SAMPLE_VALID
 
@@ -50,3 +51,23 @@ def test_cache_is_reused_and_keyed_on_settings(tokenizer, tmp_path):
     args.loss_on = "all"
     get_dataset(raw, tokenizer, args)
     assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_reversed_turn_order_dataset_exact_ids_and_labels(tokenizer, tmp_path):
+    args = DataArguments(
+        train_file=str(SAMPLE_TRAIN), validation_file=str(SAMPLE_VALID), cache_dir=str(tmp_path), max_seq_length=1024
+    )
+    raw, _ = get_raw_datasets(args)
+    forward, _ = get_dataset(raw, tokenizer, args)
+    args.turn_order = "reversed"
+    backward, _ = get_dataset(raw, tokenizer, args)
+    assert len(list(tmp_path.iterdir())) == 2  # its own cache entry
+    messages = raw["train"][0]["messages"]
+    q, a = (tokenizer(m["content"], add_special_tokens=False)["input_ids"] for m in messages[:2])
+    assert len(messages) == 2
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    assert backward["train"][0]["input_ids"] == [cls, *a, sep, *q, sep]
+    assert backward["train"][0]["labels"] == [X] * (len(a) + 2) + [*q, sep]
+    assert forward["train"][0]["input_ids"] == [cls, *q, sep, *a, sep]
+    with pytest.raises(ValueError, match="--turn_order must be one of forward, reversed"):
+        DataArguments(train_file=str(SAMPLE_TRAIN), turn_order="backwards")
