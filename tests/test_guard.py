@@ -1,0 +1,70 @@
+"""The guard on generated replies: doses, stopping a medicine and self-harm methods are replaced, the rest stays.
+
+`tests/data/guard_cases.json` `tuning` holds the cases the patterns were written against (flag: a sentence the guard
+must replace, with the reason; ok: ordinary advice it must leave alone, drug names and non-drug frequencies among
+them).
+"""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from medbot_hf.safety import NOTES, REASONS, GuardResult, StreamGuard, guard_reply
+
+CASES = json.loads((Path(__file__).parent / "data" / "guard_cases.json").read_text(encoding="utf-8"))["tuning"]
+
+
+def test_case_sets_are_large_enough():
+    assert len(CASES["flag"]) >= 30 and len(CASES["ok"]) >= 30
+    assert {reason for _, reason in CASES["flag"]} == set(REASONS)
+
+
+@pytest.mark.parametrize(("text", "reason"), CASES["flag"])
+def test_flagged_sentences_are_replaced(text, reason):
+    result = guard_reply(text)
+    assert result.changed and reason in result.reasons
+    assert NOTES[reason] in result.text
+
+
+@pytest.mark.parametrize("text", CASES["ok"])
+def test_ordinary_advice_is_left_alone(text):
+    assert guard_reply(text) == GuardResult(text, False, ())
+
+
+def test_only_the_flagged_sentence_goes():
+    result = guard_reply("你好，考虑是胃炎。奥美拉唑每次20mg，一日两次。注意饮食清淡！")
+    assert result.text == f"你好，考虑是胃炎。{NOTES['dose']}注意饮食清淡！"
+    assert result.reasons == ("dose",)
+
+
+def test_consecutive_replaced_sentences_give_one_note():
+    result = guard_reply("头孢每次0.25g。一日两次。\n降压药可以停掉。多休息。")
+    assert result.text == f"{NOTES['dose']}\n{NOTES['stop_medicine']}多休息。"
+    assert result.reasons == ("dose", "stop_medicine")
+
+
+def test_decimal_point_does_not_end_a_sentence():
+    assert guard_reply("每次0.5g.多喝水").text == NOTES["dose"] + "多喝水"
+    assert guard_reply("体温37.5度.多喝水") == GuardResult("体温37.5度.多喝水", False, ())
+
+
+def test_stream_guard_equals_guard_reply_however_the_text_is_cut():
+    texts = [t for t, _ in CASES["flag"]] + CASES["ok"]
+    rng = random.Random(0)
+    for _ in range(200):
+        text = "".join(rng.sample(texts, 4))
+        cuts = sorted(rng.sample(range(1, len(text)), 6))
+        guard = StreamGuard()
+        shown = [guard.feed(text[a:b]) for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+        assert "".join(shown) + guard.finish() == guard_reply(text).text
+
+
+def test_stream_guard_holds_back_only_the_sentence_being_written():
+    guard = StreamGuard()
+    assert guard.feed("多喝水。每次") == "多喝水。"
+    assert guard.feed("两片") == ""
+    assert guard.feed("，一日三次。注") == NOTES["dose"]
+    assert guard.finish() == "注"
+    assert guard.reasons == ["dose"]
