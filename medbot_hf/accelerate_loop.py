@@ -28,7 +28,8 @@ from transformers.trainer_pt_utils import LengthGroupedSampler, get_parameter_na
 from .chat_format import IGNORE_INDEX
 from .checkpoints import LOOP_STATE_NAME, mark_checkpoint_complete, rotate_checkpoints
 from .data import get_collator
-from .training import NonFiniteLossError, label_token_sums, nonfinite_message
+from .evaluation import EVAL_PREFIX, label_token_sums, token_metrics
+from .training import NonFiniteLossError, nonfinite_message
 
 logger = logging.getLogger(__name__)
 LOSS_LOG = "loss_log.jsonl"  # one line per optimizer step: step, loss, grad_norm, learning_rate, skipped
@@ -179,11 +180,12 @@ def evaluate(run: Run) -> dict:
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
         totals += acc.gather_for_metrics(label_token_sums(logits, batch["labels"])).sum(0)  # drops padding duplicates
     model.train()
-    loss = (totals[0] / totals[1]).item()
+    nll, count, correct = totals.tolist()
     return {
-        "eval_loss": loss, "eval_perplexity": math.exp(min(loss, 50.0)),
-        "eval_token_accuracy": (totals[2] / totals[1]).item(), "eval_runtime": round(time.perf_counter() - start, 3),
-    }  # fmt: skip
+        "eval_loss": nll / count,
+        **token_metrics(nll, count, correct, prefix=EVAL_PREFIX),
+        "eval_runtime": round(time.perf_counter() - start, 3),
+    }
 
 
 def _log(run: Run, entry: dict) -> None:
@@ -307,7 +309,6 @@ def save_final_folder(run: Run, train_metrics: dict) -> dict:
     eval_metrics = {**evaluate(run), "epoch": train_metrics["epoch"]}
     state.log_history.append({**eval_metrics, "step": state.global_step})
     logger.info("Final evaluation: %s", json.dumps(eval_metrics))
-    eval_metrics["perplexity"] = eval_metrics["eval_perplexity"]  # as the Trainer recipe reports it
     model, state_dict = acc.unwrap_model(run.model), acc.get_state_dict(run.model)
     model.save_pretrained(args.output_dir, is_main_process=acc.is_main_process, state_dict=state_dict)
     if acc.is_main_process:
@@ -323,4 +324,4 @@ def save_final_folder(run: Run, train_metrics: dict) -> dict:
             log_history=state.log_history, best_metric=state.best_metric, best_global_step=state.best_step,
             best_model_checkpoint=best,
         ).save_to_json(os.path.join(args.output_dir, "trainer_state.json"))  # fmt: skip
-    return {**eval_metrics, "token_accuracy": eval_metrics["eval_token_accuracy"]}
+    return eval_metrics

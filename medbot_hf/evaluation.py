@@ -14,16 +14,59 @@ import torch
 from datasets import Dataset, DatasetDict
 from tqdm.auto import tqdm
 
+from .chat_format import IGNORE_INDEX
 from .data import get_collator, tokenize_datasets
 from .generation import generate_replies
 from .metrics import load_metric
-from .training import label_token_sums
 
 logger = logging.getLogger(__name__)
 RESULT_KEYS = (
     "perplexity", "token_accuracy", "bleu_4", "rouge_l", "distinct_1", "distinct_2", "repetition_rate",
     "mean_reply_chars", "empty_reply_rate", "num_dialogues", "num_replies", "runtime_s",
 )  # fmt: skip
+MAX_MEAN_NLL = 50.0  # perplexity is capped at e^50, so a diverged run reports a huge number instead of overflowing
+EVAL_PREFIX = "eval_"  # the Trainer's metric_key_prefix: training saves `eval_perplexity`, medbot-eval `perplexity`
+
+
+def label_token_sums(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per row, over the label tokens only: summed NLL, number of label tokens, number predicted right (argmax).
+
+    The Trainer recipe passes it as `preprocess_logits_for_metrics`, so the whole `(batch, seq, vocab)` logits are
+    never kept; the accelerate loop and `medbot-eval` sum the same rows.
+
+    Returns:
+        A `(batch, 3)` float64 tensor, ready to be summed or gathered across processes.
+    """
+    logits, targets = logits[:, :-1], labels[:, 1:]
+    mask = targets != IGNORE_INDEX
+    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2).float(), targets.clamp(min=0), reduction="none")
+    correct = (logits.argmax(-1) == targets) & mask
+    return torch.stack([torch.where(mask, nll, 0).sum(1), mask.sum(1), correct.sum(1)], 1).double()
+
+
+def token_metrics(nll: float, count: float, correct: float, prefix: str = "") -> dict[str, float]:
+    """Perplexity (exp of the mean NLL per label token) and token accuracy, from the sums of
+    :func:`label_token_sums`: the one place either is computed.
+
+    Args:
+        prefix: put before each key; the training recipes pass `EVAL_PREFIX`, as the Trainer names eval metrics.
+    """
+    return {
+        f"{prefix}perplexity": math.exp(min(nll / count, MAX_MEAN_NLL)),
+        f"{prefix}token_accuracy": float(correct / count),
+    }
+
+
+def compute_metrics(eval_pred) -> dict[str, float]:
+    """The Trainer's `compute_metrics`: :func:`token_metrics` over the rows of :func:`label_token_sums` (the
+    Trainer adds the `eval_` prefix itself)."""
+    return token_metrics(*eval_pred.predictions.sum(0).tolist())
+
+
+def unprefixed(metrics: dict, prefix: str = EVAL_PREFIX) -> dict:
+    """A training run's eval metrics under the names `medbot-eval` and the model card use (`eval_perplexity` ->
+    `perplexity`); keys without the prefix (`epoch`) stay as they are."""
+    return {key.removeprefix(prefix): value for key, value in metrics.items()}
 
 
 @torch.inference_mode()
@@ -39,8 +82,7 @@ def teacher_forced_metrics(model, tokenizer, dialogues: Dataset, data_args, batc
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
         totals += label_token_sums(logits, batch["labels"]).sum(0).cpu()
     nll, count, correct = totals.tolist()
-    count = int(count)
-    return {"perplexity": math.exp(min(nll / count, 50.0)), "token_accuracy": correct / count, "label_tokens": count}
+    return {**token_metrics(nll, count, correct), "label_tokens": int(count)}
 
 
 def doctor_turns(dialogues: Dataset) -> tuple[list[list[dict]], list[str]]:

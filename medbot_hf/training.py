@@ -1,11 +1,10 @@
-"""Glue the training recipes share: preparing a run, its metrics, the non-finite policy, and the final folder."""
+"""Glue the training recipes share: preparing a run, the non-finite policy, and the final folder."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
-import math
 import os
 import shlex
 import sys
@@ -17,40 +16,18 @@ import transformers
 from torch.distributed.tensor import DTensor
 from transformers import GenerationConfig, PreTrainedTokenizerBase, TrainerCallback
 
-from .chat_format import IGNORE_INDEX, split_system
+from .chat_format import split_system
 from .checkpoints import find_resume_checkpoint
 from .configs import FINETUNE_ARGS, GENERATION_DEFAULTS, parse_args
 from .corpus import CorpusError
 from .data import get_dataset, get_raw_datasets, iter_texts
+from .evaluation import unprefixed
 from .generation import generate_reply
 from .hub import HubError
 from .model_card import write_model_card
 from .modeling import get_model, get_tokenizer, load_tokenizer
 
 logger = logging.getLogger(__name__)
-
-
-def label_token_sums(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Per row, over the label tokens only: summed NLL, number of label tokens, number predicted right (argmax).
-
-    The Trainer recipe passes it as `preprocess_logits_for_metrics`, so the whole `(batch, seq, vocab)` logits are
-    never kept; the accelerate loop and `medbot-eval` sum the same rows.
-
-    Returns:
-        A `(batch, 3)` float64 tensor, ready to be summed or gathered across processes.
-    """
-    logits, targets = logits[:, :-1], labels[:, 1:]
-    mask = targets != IGNORE_INDEX
-    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2).float(), targets.clamp(min=0), reduction="none")
-    correct = (logits.argmax(-1) == targets) & mask
-    return torch.stack([torch.where(mask, nll, 0).sum(1), mask.sum(1), correct.sum(1)], 1).double()
-
-
-def compute_metrics(eval_pred) -> dict[str, float]:
-    """Token accuracy and perplexity over label tokens only (padding and, by default, patient text excluded), from
-    the rows of :func:`label_token_sums`."""
-    nll, count, correct = eval_pred.predictions.sum(0)
-    return {"token_accuracy": float(correct / count), "perplexity": math.exp(min(nll / count, 50.0))}
 
 
 class NonFiniteLossError(RuntimeError):
@@ -211,9 +188,9 @@ def run_recipe(main) -> None:
 
 def finish_output_dir(tokenizer, output_dir: str, log_history: list[dict], run: dict, metrics: dict) -> None:
     """Add what `save_pretrained` leaves out (main process only): `vocab.txt`, the loss curve, the run settings
-    (`medbot_run.json`) and the model card (`README.md`)."""
+    (`medbot_run.json`) and the model card (`README.md`, from the `eval_` metrics)."""
     write_vocab(tokenizer, output_dir)
     plot_loss_curve(log_history, os.path.join(output_dir, "loss_curve.png"))
     with open(os.path.join(output_dir, "medbot_run.json"), "w", encoding="utf-8") as f:
         json.dump(run, f, indent=2, ensure_ascii=False, default=str)
-    write_model_card(output_dir, metrics)
+    write_model_card(output_dir, unprefixed(metrics))

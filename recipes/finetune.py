@@ -9,20 +9,18 @@
 from __future__ import annotations
 
 import json
-import math
 
 from transformers import Trainer, set_seed
 
 from medbot_hf.checkpoints import resolve_resume
 from medbot_hf.data import get_collator
+from medbot_hf.evaluation import compute_metrics, label_token_sums
 from medbot_hf.hub import check_push_possible, push_folder
 from medbot_hf.training import (
     NonFiniteLossCallback,
     build_generation_config,
-    compute_metrics,
     demo_replies,
     finish_output_dir,
-    label_token_sums,
     prepare,
     run_recipe,
     run_settings,
@@ -61,13 +59,11 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
     trainer.save_model()  # on every rank: the library synchronises inside
     trainer.save_metrics("train", train_result.metrics)
     eval_metrics = trainer.evaluate()
-    eval_metrics["perplexity"] = math.exp(min(eval_metrics["eval_loss"], 50.0))  # as run_clm reports it
     trainer.save_metrics("eval", eval_metrics)  # also merged into all_results.json
     metrics = {**train_result.metrics, **eval_metrics}
     if trainer.is_world_process_zero():
         trainer.save_state()
         run = run_settings(model_args, data_args, gen_args, training_args)
-        eval_metrics["token_accuracy"] = eval_metrics.get("eval_token_accuracy")
         finish_output_dir(tokenizer, training_args.output_dir, trainer.state.log_history, run, eval_metrics)
         validation, seed = raw["validation"], training_args.seed
         for question, reply in demo_replies(trainer.model, tokenizer, validation, data_args.max_seq_length, seed):

@@ -1,6 +1,7 @@
 """medbot-eval, the model card, stock transformers on a saved folder, and pushes that cannot succeed."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -14,8 +15,16 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 
 from medbot_hf.configs import EvalArguments, GenerationArguments
 from medbot_hf.eval_cli import run
-from medbot_hf.evaluation import RESULT_KEYS
+from medbot_hf.evaluation import RESULT_KEYS, token_metrics, unprefixed
 from medbot_hf.hub import HubError, push_folder
+
+
+def test_token_metrics_one_formula_one_mapping():
+    assert token_metrics(6.0, 3, 2) == {"perplexity": math.exp(2.0), "token_accuracy": 2 / 3}
+    assert token_metrics(1e6, 1, 0, prefix="eval_") == {"eval_perplexity": math.exp(50.0), "eval_token_accuracy": 0.0}
+    assert unprefixed({"eval_perplexity": 3.0, "eval_loss": 1.1, "epoch": 2.0}) == {
+        "perplexity": 3.0, "loss": 1.1, "epoch": 2.0,
+    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,8 @@ def test_eval_loss_falls_and_metrics_are_saved(trained):
     assert [e["step"] for e in state["log_history"] if "loss" in e][:2] == [5, 10]
     for name in ("train_results.json", "eval_results.json", "all_results.json"):
         assert (out / name).exists()
-    assert json.loads((out / "eval_results.json").read_text())["perplexity"] == pytest.approx(metrics["perplexity"])
+    saved = json.loads((out / "eval_results.json").read_text())
+    assert saved["eval_perplexity"] == pytest.approx(metrics["eval_perplexity"]) and "perplexity" not in saved
     assert (out / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
