@@ -41,8 +41,8 @@ def test_only_the_flagged_sentence_goes():
 
 def test_consecutive_replaced_sentences_give_one_note():
     result = guard_reply("头孢每次0.25g。一日两次。\n降压药可以停掉。多休息。")
-    assert result.text == f"{NOTES['dose']}\n{NOTES['stop_medicine']}多休息。"
-    assert result.reasons == ("dose", "stop_medicine")
+    assert result.text == f"{NOTES['dose']}\n{NOTES['stop_medication']}多休息。"
+    assert result.reasons == ("dose", "stop_medication")
 
 
 def test_decimal_point_does_not_end_a_sentence():

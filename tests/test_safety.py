@@ -2,7 +2,11 @@
 
 `tests/data/triage_cases.json` holds two sets:
 
-- `tuning` (181 urgent, 178 ordinary) shaped the patterns. It began as 71 + 76 phrasings written before any pattern
+- `tuning` (344 urgent, 270 ordinary; the ordinary ones as `[text, topic category or null]`) shaped the patterns.
+  Issue 10 added 23 categories from the standards in `medbot_hf.safety.triage` and 163 urgent + 92 calm cases for
+  them, written by the rule author (so not blind), and relabelled old cases that a new category now names (vomiting
+  blood is `gi_bleeding`, not `bleeding`). The blind held-out set is `tests/data/triage_heldout.json`, scored by
+  `benchmarks/bench_triage.py`. It began as 71 + 76 phrasings written before any pattern
   existed. Three held-out rounds followed, each written blind, measured once, then folded in: 31 + 30 (recall 0.74,
   false alarms 0.03), 39 + 31 (0.67, 0.00) and 40 + 41 (0.62, 0.05; written to be hard).
 - `held_out` (40 urgent, 40 ordinary) was written after the last pattern change and never used to change one, so its
@@ -39,6 +43,10 @@ TASK_EXAMPLES = [
 ]
 
 
+def text_of(case: str | list) -> str:
+    return case if isinstance(case, str) else case[0]
+
+
 def measure(split: str) -> dict[str, float]:
     """Recall, category accuracy and false-alarm rate of `triage` on one case set."""
     urgent, ordinary = CASES[split]["urgent"], CASES[split]["ordinary"]
@@ -46,7 +54,7 @@ def measure(split: str) -> dict[str, float]:
     return {
         "recall": sum(r.urgent for r in results) / len(urgent),
         "category_accuracy": sum(r.category == c for r, (_, c) in zip(results, urgent, strict=True)) / len(urgent),
-        "false_alarm": sum(triage(text).urgent for text in ordinary) / len(ordinary),
+        "false_alarm": sum(triage(text_of(case)).urgent for case in ordinary) / len(ordinary),
     }
 
 
@@ -104,7 +112,7 @@ def test_other_advice_sends_to_emergency_care(category):
     text = next(t for t, c in CASES["tuning"]["urgent"] if c == category)
     advice = triage(text).advice
     assert "120" in advice or "急诊" in advice
-    assert len(advice) <= 80
+    assert len(advice) <= 90  # one short paragraph: the first aid that matters, then the number
 
 
 def test_negated_and_hypothetical_cues_do_not_fire():
@@ -131,3 +139,17 @@ def test_prepend_advice_puts_the_advice_first():
 
 def test_prepend_advice_leaves_ordinary_replies_alone():
     assert prepend_advice(triage("感冒了喝什么好"), "多喝水，注意休息。") == "多喝水，注意休息。"
+
+
+def test_every_category_has_its_own_advice_with_no_dose():
+    from medbot_hf.safety import ADVICE, guard_reply
+
+    assert len(CATEGORIES) == 33 and len(set(ADVICE.values())) == len(ADVICE)
+    for category, advice in ADVICE.items():
+        assert "120" in advice or "急诊" in advice, category
+        assert not guard_reply(advice).changed, category
+
+
+def test_self_harm_advice_gives_12356_first():
+    advice = triage("我不想活了").advice
+    assert advice.index("12356") < advice.index("400-161-9995") < advice.index("010-82951332")

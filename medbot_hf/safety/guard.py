@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 NOTES = {
     "dose": "（具体用药和剂量请遵医嘱，在医生或药师指导下使用。）",
-    "stop_medicine": "（是否停药、减量或换药，请咨询开药的医生，不要自行调整。）",
+    "stop_medication": "（是否停药、减量或换药，请咨询开药的医生，不要自行调整。）",
     "self_harm_method": "（如果你有伤害自己的想法，请拨打心理援助热线12356，或拨打120、110。）",
 }
 REASONS = tuple(NOTES)
@@ -131,7 +131,7 @@ def check_sentence(sentence: str, after_drug: bool = False) -> str | None:
     if _SELF_HARM.search(text):
         return "self_harm_method"
     if _is_stop(text):
-        return "stop_medicine"
+        return "stop_medication"
     if _is_dose(text, after_drug):
         return "dose"
     return None
