@@ -1,5 +1,18 @@
 """Red-flag triage for Chinese patient messages: spot emergencies before the model answers.
 
+The 33 categories come from published red-flag lists, not from test phrasings:
+- 急诊预检分诊专家共识 (Chinese emergency pre-triage expert consensus, 2018), levels I-II (resuscitation and
+  emergency): cardiac arrest / unconsciousness, airway obstruction, severe breathlessness, shock, chest pain of
+  cardiac origin, stroke signs, major bleeding, serious trauma, poisoning, hypoglycaemia, seizures;
+- NHS "call 999" list: chest pain, stroke (FAST), a seizure, a severe allergic reaction, choking, heavy bleeding,
+  serious head injury, sudden confusion, a fever with a rash that does not fade under a glass, someone who cannot be
+  woken, suicide attempts, severe burns;
+- Manchester Triage System discriminators: airway compromise, stridor, inadequate breathing, shock, unresponsive,
+  currently fitting, exsanguinating haemorrhage, acute neurological deficit, severe pain, purpuric rash, very hot
+  (heat), hypoglycaemia, signs of dehydration in a child, testicular pain, sudden loss of vision, new neurological
+  deficit after trauma, vomiting blood, black stools, pregnancy with abdominal pain or high blood pressure.
+The ids are fixed in issues/triage_categories.md.
+
 A message is split into clauses. Clauses that only give background (past events, hypotheticals, encyclopedic
 questions such as "...的原因有哪些") are set aside unless they also say something is happening now. Each category then
 has a few rules; a rule is a set of cues that must all occur (a symptom plus a severity or context cue), so a bare
