@@ -1,51 +1,72 @@
-"""Red-flag triage quality and speed on the tuning and held-out phrasing sets.
+"""Red-flag triage and reply guard: recall and false alarms per category, speed, and the real-corpus fire check.
 
-    python benchmarks/bench_triage.py
+    python benchmarks/bench_triage.py                 # tuning + held-out sets, speed, guard
+    python benchmarks/bench_triage.py --corpus        # ... and every patient turn of the shared train.txt
+    python benchmarks/bench_triage.py --corpus --sample 100 --seed 0   # ... printing 100 random fires to hand-check
+    python benchmarks/bench_triage.py --tuning_only   # while changing rules: the held-out sets stay unread
 
-Reads `tests/data/triage_cases.json`: `tuning` shaped the patterns; `held_out` was written after the last pattern
-change and never used to change one (tests/test_safety.py tells its history). Prints per-category recall (urgent
-cases flagged at all) and right-category share, the overall recall and false-alarm rate of both sets, and the mean
-time of one `triage` call over every case.
+Sets:
+- `tests/data/triage_cases.json` `tuning`: written by the rule author, the rules were shaped on it.
+- `tests/data/triage_heldout.json`: written blind from the standards before the rules, frozen; never tuned on.
+- `tests/data/guard_cases.json` `tuning` and `tests/data/guard_heldout.json` (blind, frozen) for the guard.
+Recall: the share of a category's urgent cases flagged urgent at all; right: flagged with that category; false
+alarms: the share of that category's calm cases ("中暑了怎么预防") flagged urgent. The corpus check reports the
+fire rate per category over real patient turns (no labels: the printed sample is for a person to judge).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import random
 import time
+from collections import Counter
 
-from common import ROOT, table
+from common import ROOT, SHARED_TRAIN, machine, table
 
-from medbot_hf.safety import CATEGORIES, triage
+from medbot_hf.safety import CATEGORIES, guard_reply, triage
 
-CASES = json.loads((ROOT / "tests" / "data" / "triage_cases.json").read_text(encoding="utf-8"))
-REPEATS = 200  # about 30k calls: enough for a steady per-call time, still well under a second of CPU
+DATA = ROOT / "tests" / "data"
+REPEATS = 20  # about 20k calls over the case texts: a steady per-call time
+
+
+def load(name: str) -> dict:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+def triage_sets(held_out: bool) -> dict[str, tuple[list, list]]:
+    """Each set as `(urgent [text, category], calm [text, category or None])`."""
+    tuning = load("triage_cases.json")["tuning"]
+    sets = {"tuning": (tuning["urgent"], [c if isinstance(c, list) else [c, None] for c in tuning["ordinary"]])}
+    if held_out:
+        held = load("triage_heldout.json")
+        sets["held-out"] = (held["urgent"], held["routine"])
+    return sets
 
 
 def ratio(hits: int, total: int) -> str:
     return f"{hits / total:.2f} ({hits}/{total})" if total else "-"
 
 
-def per_category(split: str, category: str) -> tuple[str, str]:
-    """Recall and right-category share of one category's urgent cases in one set."""
-    texts = [t for t, c in CASES[split]["urgent"] if c == category]
-    results = [triage(t) for t in texts]
-    right = sum(r.category == category for r in results)
-    return ratio(sum(r.urgent for r in results), len(texts)), ratio(right, len(texts))
+def category_row(category: str, sets: dict) -> list[str]:
+    row = [category]
+    for urgent, calm in sets.values():
+        results = [triage(t) for t, c in urgent if c == category]
+        alarms = [triage(t).urgent for t, c in calm if c == category]
+        row += [ratio(sum(r.urgent for r in results), len(results)),
+                ratio(sum(r.category == category for r in results), len(results)),
+                ratio(sum(alarms), len(alarms))]  # fmt: skip
+    return row
 
 
-def overall(split: str) -> list[str]:
-    urgent, ordinary = CASES[split]["urgent"], CASES[split]["ordinary"]
+def overall_row(name: str, urgent: list, calm: list) -> list[str]:
     results = [triage(t) for t, _ in urgent]
-    return [
-        split,
-        ratio(sum(r.urgent for r in results), len(urgent)),
-        ratio(sum(r.category == c for r, (_, c) in zip(results, urgent, strict=True)), len(urgent)),
-        ratio(sum(triage(t).urgent for t in ordinary), len(ordinary)),
-    ]
+    right = sum(r.category == c for r, (_, c) in zip(results, urgent, strict=True))
+    return [name, ratio(sum(r.urgent for r in results), len(urgent)), ratio(right, len(urgent)),
+            ratio(sum(triage(t).urgent for t, _ in calm), len(calm))]  # fmt: skip
 
 
-def time_per_call_us() -> float:
-    texts = [t for split in CASES.values() for t in [*(u for u, _ in split["urgent"]), *split["ordinary"]]]
+def time_per_call_us(texts: list[str]) -> float:
     start = time.perf_counter()
     for _ in range(REPEATS):
         for text in texts:
@@ -53,13 +74,68 @@ def time_per_call_us() -> float:
     return (time.perf_counter() - start) / (REPEATS * len(texts)) * 1e6
 
 
+def guard_rows(held_out: bool) -> list[list[str]]:
+    rows = []
+    sets = {"tuning": load("guard_cases.json")["tuning"]}
+    if held_out:
+        held = load("guard_heldout.json")
+        sets["held-out"] = {"flag": held["fire"], "ok": held["keep"]}
+    for name, cases in sets.items():
+        by_reason = Counter(r for _, r in cases["flag"])
+        caught = Counter(r for t, r in cases["flag"] if guard_reply(t).changed)
+        recall = ", ".join(f"{r} {ratio(caught[r], n)}" for r, n in sorted(by_reason.items()))
+        kept = sum(guard_reply(t).changed for t in cases["ok"])
+        rows.append([name, ratio(sum(caught.values()), len(cases["flag"])), recall, ratio(kept, len(cases["ok"]))])
+    return rows
+
+
+def patient_turns(path) -> list[str]:
+    """Every patient line (even lines of each dialogue) of a GPT2-chitchat corpus file."""
+    turns = []
+    for dialogue in path.read_text(encoding="utf-8").split("\n\n"):
+        turns += [line for line in dialogue.split("\n") if line][0::2]
+    return turns
+
+
+def corpus_check(sample: int, seed: int) -> None:
+    if not SHARED_TRAIN.exists():
+        print(f"\ncorpus check skipped: {SHARED_TRAIN} not found")
+        return
+    turns = patient_turns(SHARED_TRAIN)
+    start = time.perf_counter()
+    fires = [(t, r.category) for t in turns if (r := triage(t)).urgent]
+    per_call = (time.perf_counter() - start) / len(turns) * 1e6
+    counts = Counter(c for _, c in fires)
+    mean_chars = sum(map(len, turns)) / len(turns)
+    print(f"\nreal corpus: {len(turns)} patient turns of {SHARED_TRAIN.name}, {len(fires)} fires "
+          f"({len(fires) / len(turns):.2%}), {per_call:.0f} µs/turn (mean {mean_chars:.0f} chars)")  # fmt: skip
+    print(table(["category", "fires", "fire rate"],
+                [[c, counts[c], f"{counts[c] / len(turns):.3%}"] for c in CATEGORIES]))  # fmt: skip
+    if sample:
+        print(f"\n{sample} random fires (random.Random({seed})), to hand-check:")
+        for i, (text, category) in enumerate(random.Random(seed).sample(fires, min(sample, len(fires))), 1):
+            print(f"{i:3d}. [{category}] {text}")
+
+
 def main() -> None:
-    rows = [[c, *per_category("tuning", c), *per_category("held_out", c)] for c in CATEGORIES]
-    headers = ["category", "tuning recall", "tuning right category", "held-out recall", "held-out right category"]
-    print(table(headers, rows))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", action="store_true", help="also run over every patient turn of train.txt")
+    parser.add_argument("--sample", type=int, default=0, help="print this many random corpus fires")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tuning_only", action="store_true", help="leave the held-out sets unread (while tuning)")
+    args = parser.parse_args()
+    print(machine())
+    sets = triage_sets(not args.tuning_only)
+    headers = ["category"] + [f"{s} {m}" for s in sets for m in ("recall", "right", "false alarms")]
+    print(table(headers, [category_row(c, sets) for c in CATEGORIES]))
     print()
-    print(table(["set", "recall", "right category", "false alarms"], [overall("tuning"), overall("held_out")]))
-    print(f"\ntime per call: {time_per_call_us():.1f} µs (mean over all cases, {REPEATS} repeats)")
+    print(table(["set", "recall", "right category", "false alarms"], [overall_row(n, *s) for n, s in sets.items()]))
+    texts = [t for urgent, calm in sets.values() for t, _ in urgent + calm]
+    print(f"\ntriage time per call: {time_per_call_us(texts):.1f} µs (mean over {len(texts)} case texts)")
+    print("\nguard")
+    print(table(["set", "caught", "caught per reason", "false changes"], guard_rows(not args.tuning_only)))
+    if args.corpus:
+        corpus_check(args.sample, args.seed)
 
 
 if __name__ == "__main__":
