@@ -56,9 +56,25 @@ class Triage(BaseModel):
     advice: str
 
 
+class Guard(BaseModel):
+    changed: bool = Field(
+        description="whether the guard replaced a sentence of the reply (a dose, stopping a medicine)"
+    )
+    reasons: list[str]
+
+
+class Medbot(BaseModel):
+    """On every API response: the reply is AI-generated (人工智能生成合成内容标识办法), the triage and the guard."""
+
+    ai_generated: Literal[True]
+    triage: Triage
+    guard: Guard
+
+
 class ChatResponse(BaseModel):
     reply: str
     triage: Triage
+    medbot: Medbot
 
 
 class CompletionRequest(Sampling):

@@ -15,7 +15,7 @@ import threading
 from .configs import ChatArguments, GenerationArguments, parse_args
 from .generation import enable_compiled_decoding, stream_reply
 from .modeling import load_for_inference
-from .safety import prepend_advice, triage
+from .pipeline import AI_LABEL, start_answer
 
 BANNER = (
     "medbot-hf 医疗问诊演示。本机器人不是医生，回答由模型生成、可能有误，仅供参考，不能替代专业诊疗。\n"
@@ -25,6 +25,7 @@ HELP = (
     "/reset    清空对话历史\n/history  显示对话历史\n/help     显示本帮助\n/quit     退出\n"
     "回复生成时按 Ctrl-C 可中断该回复。"
 )
+BOT = f"医生（{AI_LABEL}）: "  # every model line, on screen and in the transcript, says it is AI-generated
 DEFAULT_SAMPLES_FILE = os.path.join("samples", "chat_samples.txt")
 
 
@@ -55,25 +56,27 @@ class ChatSession:
         self.stop_event = threading.Event()
 
     def reply(self, question: str, emit) -> tuple[str, bool]:
-        """Answer `question`; returns `(reply, finished)`. An interrupted reply is not kept in the history."""
-        result = triage(question)
-        if result.urgent:
-            emit(prepend_advice(result, "") + "\n")
+        """Answer `question` through the answer pipeline (triage, generate, guard, advice first); returns
+        `(reply, finished)`, the reply as shown. An interrupted reply is not kept in the history."""
         messages = [*self.history, {"role": "user", "content": question}]
+        answer = start_answer(messages)
+        if answer.triage.urgent:
+            emit(answer.triage.advice + "\n")
         self.stop_event.clear()
-        pieces = []
         try:
             for piece in stream_reply(
                 self.model, self.tokenizer, messages, max_seq_length=self.chat_args.max_seq_length,
                 max_history_len=self.chat_args.max_history_len, seed=self.chat_args.seed,
                 stop_event=self.stop_event, **self.overrides,
             ):  # fmt: skip
-                pieces.append(piece)
-                emit(piece)
+                if shown := answer.feed(piece):  # whole sentences, once the guard has checked them
+                    emit(shown)
         except KeyboardInterrupt:
             self.stop_event.set()
-            return "".join(pieces), False
-        text = "".join(pieces).strip()
+            emit(answer.finish())
+            return answer.text, False
+        emit(answer.finish())
+        text = answer.text
         self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": text}]
         return text, True
 
@@ -107,14 +110,14 @@ def _interactive(session: ChatSession, transcript: Transcript) -> None:
             print("已清空对话历史。")
         elif line == "/history":
             for m in session.history:
-                print(("患者: " if m["role"] == "user" else "医生: ") + m["content"])
+                print(("患者: " if m["role"] == "user" else BOT) + m["content"])
             print(f"({len(session.history) // 2} 轮)")
         else:
-            print("医生: ", end="", flush=True)
+            print(BOT, end="", flush=True)
             text, finished = session.reply(line, emit)
             print("" if finished else " [已中断]")
             transcript.write(f"患者: {line}")
-            transcript.write(f"医生: {text}" + ("" if finished else " [interrupted]"))
+            transcript.write(f"{BOT}{text}" + ("" if finished else " [interrupted]"))
 
 
 def _piped(session: ChatSession, transcript: Transcript) -> None:
@@ -127,7 +130,7 @@ def _piped(session: ChatSession, transcript: Transcript) -> None:
         text, _ = session.reply(line, pieces.append)  # urgent advice first, then the reply
         print("".join(pieces).strip().replace("\n", " "), flush=True)
         transcript.write(f"患者: {line}")
-        transcript.write(f"医生: {text}")
+        transcript.write(f"{BOT}{text}")
 
 
 def main(argv: list[str] | None = None) -> None:

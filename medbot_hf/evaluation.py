@@ -18,11 +18,12 @@ from .chat_format import IGNORE_INDEX
 from .data import get_collator, tokenize_datasets
 from .generation import generate_replies
 from .metrics import load_metric
+from .pipeline import answer_replies
 
 logger = logging.getLogger(__name__)
 RESULT_KEYS = (
     "perplexity", "token_accuracy", "bleu_4", "rouge_l", "distinct_1", "distinct_2", "repetition_rate",
-    "mean_reply_chars", "empty_reply_rate", "num_dialogues", "num_replies", "runtime_s",
+    "mean_reply_chars", "empty_reply_rate", "guard_rate", "num_dialogues", "num_replies", "runtime_s",
 )  # fmt: skip
 MAX_MEAN_NLL = 50.0  # perplexity is capped at e^50, so a diverged run reports a huge number instead of overflowing
 EVAL_PREFIX = "eval_"  # the Trainer's metric_key_prefix: training saves `eval_perplexity`, medbot-eval `perplexity`
@@ -140,12 +141,17 @@ def evaluate_model(model, tokenizer, dialogues: Dataset, data_args, eval_args, g
         model, tokenizer, histories, eval_args.batch_size, eval_args.seed,
         max_seq_length=data_args.max_seq_length, max_history_len=eval_args.max_history_len, **gen_overrides,
     )  # fmt: skip
+    # The one answer pipeline, as every surface runs it: scores are on the replies as shown (guarded; the triage
+    # advice, a fixed text, is left out), and guard_rate is the share of replies the guard changed.
+    answers = answer_replies(histories, replies)
+    replies = [a.text for a in answers]
     results.update(generation_metrics(replies, references))
+    results["guard_rate"] = sum(a.guard_changed for a in answers) / max(len(answers), 1)
     results.update(num_dialogues=len(dialogues), num_replies=len(replies))
     results["runtime_s"] = round(time.perf_counter() - start, 1)  # both passes, this model only
     samples = [
-        {"history": h[-1]["content"], "reference": r, "reply": p}
-        for h, r, p in zip(histories[:20], references[:20], replies[:20], strict=True)
+        {"history": h[-1]["content"], "reference": r, "reply": a.text, "medbot": a.medbot()}
+        for h, r, a in zip(histories[:20], references[:20], answers[:20], strict=True)
     ]
     return results, samples
 

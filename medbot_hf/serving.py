@@ -39,7 +39,7 @@ from .api_schema import (
 )
 from .batching import Batcher, QueueFull
 from .generation import Reply
-from .safety import prepend_advice, triage
+from .pipeline import Answer, start_answer
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -192,28 +192,29 @@ def create_app(
 
     @app.post("/api/chat", response_model=ChatResponse, dependencies=[Depends(authorized)])
     async def chat(body: Sampling, request: Request) -> dict:
-        """One reply to the history in `messages` (the page keeps the history), with the red-flag triage."""
+        """One reply to the history in `messages` (the page keeps the history), through the answer pipeline: the
+        guarded reply, the red-flag triage (its advice to show apart) and the `medbot` label."""
         started = time.monotonic()
         messages, params = _reply_params(body, limits)
-        result = triage(messages[-1]["content"])
+        answer = start_answer(messages)
         reply = await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s)
+        answer.complete(reply.text)
         log("/api/chat", messages, started)
-        return {"reply": reply.text, "triage": vars(result)}
+        return {"reply": answer.text, "triage": vars(answer.triage), "medbot": answer.medbot()}
 
     @app.post("/api/chat/stream", dependencies=[Depends(authorized)])
     async def chat_stream(body: Sampling) -> StreamingResponse:
-        """Server-Sent Events: `{"triage"}` first, then `{"delta"}` pieces, then `{"done", "reply"}`."""
+        """Server-Sent Events: `{"triage", "medbot"}` first, then `{"delta"}` pieces (whole checked sentences), then
+        `{"done", "reply", "medbot"}` with what the guard did."""
         messages, params = _reply_params(body, limits)
-        result = triage(messages[-1]["content"])
+        answer = start_answer(messages)
         job = _submit(batcher, messages, params, stream=True)
 
         async def events():
-            yield sse({"triage": vars(result)})
-            pieces = []
-            async for piece in stream_pieces(batcher, job, limits.request_timeout_s):
-                pieces.append(piece)
-                yield sse({"delta": piece})
-            yield sse({"done": True, "reply": "".join(pieces).strip()})
+            yield sse({"triage": vars(answer.triage), "medbot": answer.medbot()})
+            async for shown in guarded_pieces(answer, stream_pieces(batcher, job, limits.request_timeout_s)):
+                yield sse({"delta": shown})
+            yield sse({"done": True, "reply": answer.text, "medbot": answer.medbot()})
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
@@ -234,30 +235,44 @@ def _add_openai_routes(app: FastAPI, batcher: Batcher, model_name: str, limits: 
     @app.post("/v1/chat/completions", dependencies=[Depends(authorized)])
     async def completions(body: CompletionRequest, request: Request):
         messages, params = _reply_params(body, limits)
-        advice = prepend_advice(triage(messages[-1]["content"]), "")
+        answer = start_answer(messages)
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model_name}
         if body.stream:
             job = _submit(batcher, messages, params, stream=True)
             return StreamingResponse(
-                _completion_chunks(batcher, job, head, advice, limits), media_type="text/event-stream"
+                _completion_chunks(batcher, job, head, answer, limits), media_type="text/event-stream"
             )
         reply = await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s)
-        message = {"role": "assistant", "content": advice + reply.text}
+        answer.complete(reply.text)
+        message = {"role": "assistant", "content": answer.shown()}
         choice = {"index": 0, "message": message, "finish_reason": "stop" if reply.finished else "length"}
         usage = {
             "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
             "total_tokens": reply.prompt_tokens + reply.completion_tokens,
         }  # fmt: skip
-        return {**head, "object": "chat.completion", "choices": [choice], "usage": usage}
+        return {**head, "object": "chat.completion", "choices": [choice], "usage": usage, "medbot": answer.medbot()}
 
 
-async def _completion_chunks(batcher: Batcher, job, head: dict, advice: str, limits: ServeLimits):
+async def guarded_pieces(answer: Answer, pieces):
+    """The answer pipeline's guard over a stream: yields checked text as each sentence completes, then the rest."""
+    async for piece in pieces:
+        if shown := answer.feed(piece):
+            yield shown
+    if rest := answer.finish():
+        yield rest
+
+
+async def _completion_chunks(batcher: Batcher, job, head: dict, answer: Answer, limits: ServeLimits):
+    """Chunks of a streamed completion; every chunk carries the `medbot` object (the last one with the guard's
+    verdict), an extra field that OpenAI clients keep."""
+
     def chunk(delta: dict, finish: str | None = None) -> str:
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return sse({**head, "object": "chat.completion.chunk", "choices": [choice]})
+        return sse({**head, "object": "chat.completion.chunk", "choices": [choice], "medbot": answer.medbot()})
 
+    advice = f"{answer.triage.advice}\n\n" if answer.triage.urgent else ""
     yield chunk({"role": "assistant", "content": advice})
-    async for piece in stream_pieces(batcher, job, limits.request_timeout_s):
-        yield chunk({"content": piece})
+    async for shown in guarded_pieces(answer, stream_pieces(batcher, job, limits.request_timeout_s)):
+        yield chunk({"content": shown})
     yield chunk({}, "stop")
     yield sse("[DONE]")

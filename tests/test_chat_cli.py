@@ -22,13 +22,13 @@ def spawn(model_dir, tmp_path, *extra):
 def test_repl_session(trained, tmp_path):
     child = spawn(trained[0], tmp_path, "--seed", "1", "--max_new_tokens", "20")
     child.sendline("我头疼怎么办？")
-    child.expect("医生: ")
+    child.expect("医生（AI生成）: ")
     child.expect("患者: ")
     reply = child.before.strip()
     assert reply and "[SEP]" not in reply
     child.sendline("/history")
     child.expect(r"\(1 轮\)")
-    assert "患者: 我头疼怎么办？" in child.before and "医生: " + reply in child.before
+    assert "患者: 我头疼怎么办？" in child.before and "医生（AI生成）: " + reply in child.before
     child.sendline("/help")
     child.expect("/reset")
     child.sendline("/reset")
@@ -42,13 +42,13 @@ def test_repl_session(trained, tmp_path):
     assert child.exitstatus == 0
     transcript = (tmp_path / "s.txt").read_text(encoding="utf-8")
     assert re.search(r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\] 患者: 我头疼怎么办？", transcript)
-    assert f"医生: {reply}" in transcript and "--- reset" in transcript
+    assert f"医生（AI生成）: {reply}" in transcript and "--- reset" in transcript
 
 
 def test_streaming_and_ctrl_c_interrupts_only_the_reply(slow_model, tmp_path):
     child = spawn(slow_model, tmp_path, "--max_new_tokens", "1800")  # seconds of reply, even on a busy machine
     child.sendline("我发烧了")
-    child.expect("医生: ")
+    child.expect("医生（AI生成）: ")
     arrivals = []
     while len(arrivals) < 5:  # pieces of the reply arrive one after another
         child.read_nonblocking(1, timeout=30)
@@ -70,7 +70,7 @@ def test_streaming_and_ctrl_c_interrupts_only_the_reply(slow_model, tmp_path):
 def test_urgent_message_gets_advice_first(trained, tmp_path):
     child = spawn(trained[0], tmp_path, "--max_new_tokens", "10")
     child.sendline("胸口剧痛，满头大汗，左胳膊发麻")
-    child.expect("医生: ")
+    child.expect("医生（AI生成）: ")
     child.expect("120")
     child.sendline("/quit")
     child.expect(pexpect.EOF)

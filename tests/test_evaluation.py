@@ -45,6 +45,7 @@ def test_eval_results_have_every_key_in_range(evaluated, trained):
         assert 0.0 <= saved[key] <= 1.0, key
     assert 0 < saved["runtime_s"] < 600 and saved["compare"]["runtime_s"] > 0
     assert 1.0 < saved["perplexity"] < 2000 and 0 <= saved["empty_reply_rate"] < 1 and saved["mean_reply_chars"] > 0
+    assert 0 <= saved["guard_rate"] <= 1  # the share of replies the answer pipeline's guard changed
     assert saved["settings"]["loss_on"] == "answers" and saved["settings"]["max_seq_length"] == 128  # as trained
     # the teacher-forced pass is the training format: it reproduces the Trainer's own eval on the same file
     assert saved["perplexity"] == pytest.approx(trained[1]["eval_perplexity"], rel=1e-3)

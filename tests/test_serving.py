@@ -16,6 +16,7 @@ import pytest
 from conftest import ROOT
 
 from medbot_hf.configs import ServeArguments
+from medbot_hf.safety import guard_reply, triage
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -67,6 +68,8 @@ def test_chat_api_and_health(api):
     assert httpx.get(base + "/health").json()["status"] == "ok"
     body = httpx.post(base + "/api/chat", json=ask("我头疼怎么办？", max_tokens=12), timeout=30).json()
     assert body["reply"] and body["triage"] == {"urgent": False, "category": None, "advice": ""}
+    assert body["medbot"]["ai_generated"] is True and body["medbot"]["triage"] == body["triage"]
+    assert body["medbot"]["guard"] == {"changed": guard_reply(body["reply"]).changed, "reasons": []}
     urgent = httpx.post(
         base + "/api/chat", json=ask("胸口剧痛，满头大汗，左胳膊发麻", max_tokens=5), timeout=30
     ).json()
@@ -88,9 +91,10 @@ def test_chat_stream_sse(api):
     with httpx.stream("POST", base + "/api/chat/stream", json=ask("发烧了怎么办", max_tokens=16), timeout=30) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
-    assert "triage" in events[0] and events[-1]["done"]
-    deltas = "".join(e["delta"] for e in events if "delta" in e)
-    assert len([e for e in events if "delta" in e]) > 1 and deltas.strip() == events[-1]["reply"]
+    assert "triage" in events[0] and events[0]["medbot"]["ai_generated"] is True and events[-1]["done"]
+    deltas = "".join(e["delta"] for e in events if "delta" in e)  # whole sentences, each checked by the guard
+    assert deltas.strip() == events[-1]["reply"] and events[-1]["medbot"]["ai_generated"] is True
+    assert not guard_reply(events[-1]["reply"]).changed  # what was shown is what the guard lets through
 
 
 @pytest.mark.parametrize(
@@ -151,6 +155,8 @@ def test_openai_client(api):
     )
     text = done.choices[0].message.content
     assert text and done.choices[0].finish_reason in ("stop", "length") and done.usage.completion_tokens <= 10
+    assert done.model_extra["medbot"]["ai_generated"] is True  # the client keeps the extra `medbot` object
+    assert done.model_extra["medbot"]["triage"]["urgent"] is False and "guard" in done.model_extra["medbot"]
     assert done.usage.prompt_tokens == len("嗓子疼怎么办？") + 2  # [CLS] question [SEP]
     default = client.chat.completions.create(model="out", messages=[{"role": "user", "content": "咳嗽"}])
     assert default.usage.completion_tokens <= 64  # no max_tokens: the saved generation_config's 64 (found by fuzzing)
@@ -161,8 +167,16 @@ def test_openai_client(api):
         temperature=0,
         stream=True,
     )
-    pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    chunks = list(stream)
+    pieces = [c.choices[0].delta.content or "" for c in chunks if c.choices]
     assert len(pieces) > 2 and "".join(pieces).strip() == text  # greedy: the same reply either way
+    assert all(c.model_extra["medbot"]["ai_generated"] is True for c in chunks)
+    assert chunks[-1].model_extra["medbot"]["guard"] == done.model_extra["medbot"]["guard"]
+    urgent = client.chat.completions.create(
+        model="out", messages=[{"role": "user", "content": "胸口剧痛，满头大汗，左胳膊发麻"}], max_tokens=4
+    )
+    assert urgent.choices[0].message.content.startswith(triage("胸口剧痛，满头大汗，左胳膊发麻").advice)
+    assert urgent.model_extra["medbot"]["triage"]["category"] == "chest_pain"
 
 
 def test_page_headers_and_openapi(api):
@@ -284,6 +298,7 @@ def test_page_in_headless_chromium(api):
         expect(page.locator(".msg.assistant .text")).to_have_count(2)
         expect(page.locator("#send")).to_be_enabled()
         assert page.locator(".msg.user .text").nth(1).inner_text() == payload
+        assert page.locator(".msg.assistant .ai-label").all_inner_texts() == ["AI生成，仅供参考，不能替代医生诊疗"] * 2
         assert page.locator("#log img, #log script").count() == 0 and not dialogs
         page.fill("#input", "胸口剧痛，满头大汗，左胳膊发麻")
         page.click("#send")
@@ -295,3 +310,22 @@ def test_page_in_headless_chromium(api):
         page.click("#reset")
         assert page.locator(".msg").count() == 0
         browser.close()
+
+
+def test_streamed_replies_are_guarded_sentence_by_sentence():
+    import asyncio
+
+    from medbot_hf.pipeline import start_answer
+    from medbot_hf.safety import NOTES
+    from medbot_hf.serving import guarded_pieces
+
+    async def pieces():
+        for piece in ["你好，多喝水。阿莫西", "林每次两粒，", "一日三次。注意", "休息"]:
+            yield piece
+
+    async def shown():
+        return [text async for text in guarded_pieces(answer, pieces())]
+
+    answer = start_answer([{"role": "user", "content": "嗓子疼"}])
+    assert asyncio.run(shown()) == ["你好，多喝水。", NOTES["dose"], "注意休息"]  # nothing shown is taken back
+    assert answer.medbot()["guard"] == {"changed": True, "reasons": ["dose"]}
