@@ -30,6 +30,13 @@ function bubble(role, text) {
   body.className = "text";
   body.textContent = text;
   div.append(who, body);
+  if (role !== "user") {
+    // Every bot bubble says it is AI-generated (人工智能生成合成内容标识办法).
+    const label = document.createElement("span");
+    label.className = "ai-label";
+    label.textContent = "AI生成，仅供参考，不能替代医生诊疗";
+    div.append(label);
+  }
   $("log").append(div);
   $("log").scrollTop = $("log").scrollHeight;
   return body;
