@@ -180,6 +180,20 @@ class EvalArguments:
 
 
 @dataclass
+class IndexArguments:
+    """Which model folder gets a retrieval index, built from which corpus."""
+
+    model_name_or_path: str = field(metadata={"help": "A trained output folder; the index goes into it."})
+    corpus: str = field(metadata={"help": "The training corpus: .txt, .jsonl/.json or .csv, as for training."})
+    corpus_format: str = field(
+        default="auto", metadata={"help": "How to read the corpus.", "choices": list(CORPUS_FORMATS)}
+    )
+    question_column: str = field(default="question", metadata={"help": "Question column in QA data."})
+    answer_column: str = field(default="answer", metadata={"help": "Answer column in QA data."})
+    messages_column: str = field(default="messages", metadata={"help": "Message-list column in messages data."})
+
+
+@dataclass
 class ServeArguments:
     """Which model to serve, where, and with which limits."""
 

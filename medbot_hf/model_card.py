@@ -7,6 +7,8 @@ import os
 
 import yaml
 
+from .retrieval import INDEX_DIR
+
 DISCLAIMER = (
     "**Not a doctor.** This model imitates the text of online medical consultations. Its answers are often wrong "
     "or unsafe and must never be used for diagnosis or treatment. In an emergency call 120 (China) or your local "
@@ -56,13 +58,33 @@ def _metadata(run: dict, metrics: dict, model_name: str) -> dict:
     return meta
 
 
-def render_model_card(run: dict, metrics: dict, model_name: str) -> str:
+INDEX_HEADING = "\n## Retrieval index\n"
+
+
+def _index_section(index: dict | None) -> str:
+    """The card's note on `retrieval_index/`: what it holds, from which corpus, under which terms."""
+    if index is None:
+        return ""
+    research = any("research use" in term.lower() for term in index.get("terms", []))
+    terms = "".join(f"\n- {term}" for term in index.get("terms", []))
+    return f"""{INDEX_HEADING}
+`{INDEX_DIR}/` holds {index["pairs"]} real (question, answer) pairs of the training corpus,
+{index["corpus"]}, sha256 `{index.get("corpus_sha256", "n/a")}`, indexed with {index["library"]} over
+{index["tokens"]}. medbot-hf shows the closest ones beside a reply as retrieved consultations (real text, not
+generated), and `medbot-eval --baseline retrieval` scores them as a baseline.
+{"**Parts of this corpus are for research use only**, and so is this index. " if research else ""}\
+The corpus's terms, from its README:{terms or " (none found)"}
+"""
+
+
+def render_model_card(run: dict, metrics: dict, model_name: str, index: dict | None = None) -> str:
     """The card's text: YAML metadata, intended use, limitations, disclaimer, training summary and metrics.
 
     Args:
         run: the run settings saved as `medbot_run.json` (model, data and training fields, plus `command`).
         metrics: evaluation results; keys as in `eval_results.json` (those missing are left out).
         model_name: the name shown in the card (hub id or folder name).
+        index: the retrieval index's `index.json` (corpus, hash, terms), when the folder has one.
 
     Returns:
         Markdown with a `---` YAML front matter block that `huggingface_hub.ModelCard` parses.
@@ -131,7 +153,7 @@ Reproduce with:
 ```
 
 </details>
-"""
+{_index_section(index)}"""
 
 
 def write_model_card(output_dir: str, metrics: dict, model_name: str | None = None) -> str:
@@ -140,6 +162,22 @@ def write_model_card(output_dir: str, metrics: dict, model_name: str | None = No
         run = json.load(f)
     path = os.path.join(output_dir, "README.md")
     name = model_name or run.get("hub_model_id") or os.path.basename(os.path.abspath(output_dir))
+    index_path = os.path.join(output_dir, INDEX_DIR, "index.json")
+    index = None
+    if os.path.isfile(index_path):
+        with open(index_path, encoding="utf-8") as f:
+            index = json.load(f)
     with open(path, "w", encoding="utf-8") as f:
-        f.write(render_model_card(run, metrics, name))
+        f.write(render_model_card(run, metrics, name, index))
+    return path
+
+
+def update_index_section(output_dir: str, index: dict) -> str:
+    """Put the retrieval index's section (corpus, hash, terms) into an existing model card, replacing an older one
+    and leaving the rest as it was; returns the card's path."""
+    path = os.path.join(output_dir, "README.md")
+    with open(path, encoding="utf-8") as f:
+        card = f.read().split(INDEX_HEADING)[0].rstrip("\n") + "\n"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(card + _index_section(index))
     return path

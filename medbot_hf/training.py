@@ -26,6 +26,7 @@ from .generation import generate_reply
 from .hub import HubError
 from .model_card import write_model_card
 from .modeling import get_model, get_tokenizer, load_tokenizer
+from .retrieval import INDEX_DIR, build_corpus_index
 
 logger = logging.getLogger(__name__)
 
@@ -186,11 +187,23 @@ def run_recipe(main) -> None:
         sys.exit(f"error: {e}")
 
 
-def finish_output_dir(tokenizer, output_dir: str, log_history: list[dict], run: dict, metrics: dict) -> None:
+def save_retrieval_index(output_dir: str, train_split: datasets.Dataset, run: dict) -> None:
+    """Index the train split's (question, answer) pairs into `output_dir/retrieval_index` (see `retrieval`)."""
+    source = run.get("train_file") or run.get("dataset_name")
+    description = f"{os.path.basename(source)} (the train split: {len(train_split)} dialogues)"
+    index = build_corpus_index(train_split["messages"], run.get("train_file"), description)
+    index.save(os.path.join(output_dir, INDEX_DIR))
+
+
+def finish_output_dir(
+    tokenizer, output_dir: str, log_history: list[dict], run: dict, metrics: dict, train_split: datasets.Dataset
+) -> None:
     """Add what `save_pretrained` leaves out (main process only): `vocab.txt`, the loss curve, the run settings
-    (`medbot_run.json`) and the model card (`README.md`, from the `eval_` metrics)."""
+    (`medbot_run.json`), the retrieval index over `train_split` and the model card (`README.md`, from the `eval_`
+    metrics)."""
     write_vocab(tokenizer, output_dir)
     plot_loss_curve(log_history, os.path.join(output_dir, "loss_curve.png"))
     with open(os.path.join(output_dir, "medbot_run.json"), "w", encoding="utf-8") as f:
         json.dump(run, f, indent=2, ensure_ascii=False, default=str)
+    save_retrieval_index(output_dir, train_split, run)
     write_model_card(output_dir, unprefixed(metrics))

@@ -64,7 +64,9 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
     if trainer.is_world_process_zero():
         trainer.save_state()
         run = run_settings(model_args, data_args, gen_args, training_args)
-        finish_output_dir(tokenizer, training_args.output_dir, trainer.state.log_history, run, eval_metrics)
+        finish_output_dir(
+            tokenizer, training_args.output_dir, trainer.state.log_history, run, eval_metrics, raw["train"]
+        )
         validation, seed = raw["validation"], training_args.seed
         for question, reply in demo_replies(trainer.model, tokenizer, validation, data_args.max_seq_length, seed):
             print(f"\n患者: {question}\n医生 (model): {reply}")

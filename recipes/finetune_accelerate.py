@@ -73,7 +73,9 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
     eval_metrics = save_final_folder(run, train_metrics)
     if accelerator.is_main_process:
         settings = run_settings(model_args, data_args, gen_args, training_args)
-        finish_output_dir(tokenizer, training_args.output_dir, run.state.log_history, settings, eval_metrics)
+        finish_output_dir(
+            tokenizer, training_args.output_dir, run.state.log_history, settings, eval_metrics, raw["train"]
+        )
         trained, _ = load_for_inference(training_args.output_dir)  # the saved folder, as a user loads it
         validation, seed = raw["validation"], training_args.seed
         for question, reply in demo_replies(trained, tokenizer, validation, data_args.max_seq_length, seed):

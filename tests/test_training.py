@@ -10,6 +10,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from medbot_hf.checkpoints import checkpoint_is_complete, find_resume_checkpoint
 from medbot_hf.configs import FINETUNE_ARGS, parse_args
+from medbot_hf.retrieval import load_model_index
 from medbot_hf.training import prepare
 
 finetune = load_recipe("finetune")
@@ -42,6 +43,9 @@ def test_saved_folder_loads_with_stock_transformers(trained):
     names = {p.name for p in out.iterdir()}
     assert {"model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "vocab.txt"} <= names
     assert {"tokenizer_config.json", "chat_template.jinja"} <= names and not (names & {"pytorch_model.bin"})
+    index = load_model_index(str(out))  # built at the end of the run, over the train split only
+    assert index.meta["pairs"] == 266 and index.meta["corpus"] == "train.txt (the train split: 181 dialogues)"
+    assert "## Retrieval index" in (out / "README.md").read_text(encoding="utf-8")
     model = AutoModelForCausalLM.from_pretrained(out)
     tok = AutoTokenizer.from_pretrained(out)
     gen = model.generation_config
