@@ -180,6 +180,28 @@ class EvalArguments:
 
 
 @dataclass
+class RerankArguments:
+    """Candidates per reply and the weights of the score that picks one (`medbot_hf.reranking.candidate_score`).
+    The default weights were tuned on the shared valid.txt (`benchmarks/tune_rerank.py`, see README)."""
+
+    num_candidates: int = field(
+        default=1, metadata={"help": "Replies sampled per question in one batched generate call; the best is kept."}
+    )
+    mmi_model_name_or_path: str | None = field(
+        default=None, metadata={"help": "Reverse model (turn_order: reversed) adding log P(question | reply)."}
+    )
+    mmi_weight: float = field(default=0.5, metadata={"help": "Weight of the reverse model's mean log-probability."})
+    loop_penalty: float = field(default=1.0, metadata={"help": "Subtracted when a candidate loops (repetition)."})
+    guard_penalty: float = field(default=2.0, metadata={"help": "Subtracted when the safety guard would change it."})
+
+    def __post_init__(self):
+        if self.num_candidates < 1:
+            raise ValueError(f"--num_candidates must be at least 1, got {self.num_candidates}")
+        if self.mmi_model_name_or_path and self.num_candidates == 1:
+            raise ValueError("--mmi_model_name_or_path reranks candidates: give --num_candidates 2 or more")
+
+
+@dataclass
 class IndexArguments:
     """Which model folder gets a retrieval index, built from which corpus."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from transformers import (
@@ -18,8 +18,9 @@ from transformers import (
     TextIteratorStreamer,
 )
 
-from .chat_format import encode_messages, is_prompt, split_system
+from .chat_format import IGNORE_INDEX, encode_messages, is_prompt, split_system
 from .modeling import encode_texts
+from .reranking import Reranker, mean_token_log_probs
 
 
 def trim_history(messages: list[dict[str, str]], max_history_len: int | None) -> list[dict[str, str]]:
@@ -100,6 +101,7 @@ class Reply:
     prompt_tokens: int
     completion_tokens: int  # the closing [SEP] included, when there is one
     finished: bool  # True when the model closed the reply with [SEP]; False when it was cut or stopped
+    token_ids: list[int] = field(default_factory=list, repr=False)  # the ids generated, [SEP] included
 
 
 def reply_streamer(tokenizer: PreTrainedTokenizerBase) -> TextIteratorStreamer:
@@ -118,9 +120,15 @@ def generate_replies(
     seed: int | None = None,
     stop_event: threading.Event | list[threading.Event] | None = None,
     streamer=None,
+    num_candidates: int = 1,
+    reranker: Reranker | None = None,
     **overrides,
 ) -> list[Reply]:
     """The doctor's next reply to each history, in one batched `generate` call (left padding, KV cache).
+
+    With `num_candidates` N > 1, the same call samples N candidates per history (`num_return_sequences`) and keeps
+    the best by :func:`medbot_hf.reranking.candidate_score`. A streamer then gets the chosen reply in one piece, once
+    all N are done: the first visible token waits for the candidates.
 
     Args:
         model: a GPT-2 LM whose `generation_config` stops at `[SEP]` and suppresses `[UNK]`/`[PAD]`/`[CLS]`.
@@ -132,28 +140,68 @@ def generate_replies(
         seed: seeds sampling, for reproducible replies.
         stop_event: generation stops early once it is set; a list gives one event per history (per batch row).
         streamer: a `transformers` streamer (one history only).
+        num_candidates: candidates sampled per history; 1 (the default) samples one reply, as without reranking.
+        reranker: the score's weights and reverse (MMI) model; default weights and no reverse model when None.
         **overrides: `GenerationConfig` fields such as `temperature`, `top_k`, `top_p`, `repetition_penalty`,
             `no_repeat_ngram_size`, `max_new_tokens`, `do_sample`; None keeps the saved value.
 
     Returns:
         One :class:`Reply` per history; its text has no special tokens or spaces between Chinese characters.
     """
+    if num_candidates < 1:
+        raise ValueError(f"num_candidates must be at least 1, got {num_candidates}")
     config = _config(model, overrides)
+    if not config.do_sample:  # greedy decoding has one candidate only
+        num_candidates = 1
+    if num_candidates > 1:
+        config.num_return_sequences = num_candidates
+        if isinstance(stop_event, list):  # one event per history, so one per candidate row of it
+            stop_event = [event for event in stop_event for _ in range(num_candidates)]
     inputs = _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config)
     if seed is not None:
         torch.manual_seed(seed)
     stopping = StoppingCriteriaList([StopOnEvents(stop_event)] if stop_event is not None else [])
-    output = model.generate(**inputs, generation_config=config, stopping_criteria=stopping, streamer=streamer)
-    new = output[:, inputs["input_ids"].shape[1] :]
+    prompt_lengths = inputs["attention_mask"].sum(1).repeat_interleave(num_candidates).tolist()
+    if num_candidates == 1:
+        output = model.generate(**inputs, generation_config=config, stopping_criteria=stopping, streamer=streamer)
+        return _replies(tokenizer, config, output[:, inputs["input_ids"].shape[1] :], prompt_lengths)
+    output = model.generate(
+        **inputs, generation_config=config, stopping_criteria=stopping, return_dict_in_generate=True,
+        output_logits=True,
+    )  # fmt: skip
+    candidates = _replies(tokenizer, config, output.sequences[:, inputs["input_ids"].shape[1] :], prompt_lengths)
+    chosen = _choose(histories, candidates, torch.stack(output.logits, 1), reranker or Reranker())
+    if streamer is not None:  # TextIteratorStreamer holds one row only: it gets the chosen reply, whole
+        streamer.on_finalized_text(chosen[0].text, stream_end=True)
+    return chosen
+
+
+def _replies(tokenizer, config: GenerationConfig, new: torch.Tensor, prompt_lengths: list[int]) -> list[Reply]:
+    """One :class:`Reply` per row of the generated ids `new` (the prompt cut off), given each row's prompt length."""
     texts = tokenizer.batch_decode(new, skip_special_tokens=True)
     eos = set(config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id])
     replies = []
-    for text, row, prompt in zip(texts, new.tolist(), inputs["attention_mask"].sum(1).tolist(), strict=True):
+    for text, row, prompt in zip(texts, new.tolist(), prompt_lengths, strict=True):
         # After [SEP] (or a stop) generate fills the row with [PAD], which the model itself never emits.
         used = next((i for i, t in enumerate(row) if t in eos or t == config.pad_token_id), len(row))
         finished = used < len(row) and row[used] in eos
-        replies.append(Reply(text.strip(), prompt, used + finished, finished))
+        replies.append(Reply(text.strip(), prompt, used + finished, finished, row[: used + finished]))
     return replies
+
+
+def _choose(histories, candidates: list[Reply], logits: torch.Tensor, reranker: Reranker) -> list[Reply]:
+    """The best of each history's candidates (rows `i * n` to `(i + 1) * n`), scored from `generate`'s raw logits
+    (before temperature and top-k): the model's own probability of each reply."""
+    n = len(candidates) // len(histories)
+    width = logits.shape[1]
+    targets = torch.tensor([c.token_ids + [IGNORE_INDEX] * (width - len(c.token_ids)) for c in candidates])
+    log_probs = mean_token_log_probs(logits, targets.to(logits.device)).tolist()
+    chosen = []
+    for i, history in enumerate(histories):
+        rows = candidates[i * n : (i + 1) * n]
+        best = reranker.best(history[-1]["content"], [c.text for c in rows], log_probs[i * n : (i + 1) * n])
+        chosen.append(rows[best])
+    return chosen
 
 
 def generate_reply(model, tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], **kwargs) -> str:
