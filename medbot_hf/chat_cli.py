@@ -12,10 +12,12 @@ import signal
 import sys
 import threading
 
-from .configs import ChatArguments, GenerationArguments, parse_args
+from .configs import ChatArguments, GenerationArguments, RerankArguments, parse_args
 from .generation import enable_compiled_decoding, stream_reply
 from .modeling import load_for_inference
 from .pipeline import AI_LABEL, start_answer
+from .reranking import Reranker
+from .retrieval import format_consultations, load_model_index
 
 BANNER = (
     "medbot-hf 医疗问诊演示。本机器人不是医生，回答由模型生成、可能有误，仅供参考，不能替代专业诊疗。\n"
@@ -49,9 +51,13 @@ class Transcript:
 class ChatSession:
     """History plus one reply at a time; `reply` streams text pieces to `emit`."""
 
-    def __init__(self, model, tokenizer, chat_args: ChatArguments, gen_args: GenerationArguments):
+    def __init__(self, model, tokenizer, chat_args: ChatArguments, gen_args: GenerationArguments, reranker=None,
+                 index=None):  # fmt: skip
         self.model, self.tokenizer = model, tokenizer
         self.chat_args, self.overrides = chat_args, gen_args.overrides()
+        if reranker is not None:  # N candidates, the best kept; the reply then comes in one piece
+            self.overrides.update(num_candidates=reranker.weights.num_candidates, reranker=reranker)
+        self.index = index
         self.history: list[dict[str, str]] = []
         self.stop_event = threading.Event()
 
@@ -79,6 +85,11 @@ class ChatSession:
         text = answer.text
         self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": text}]
         return text, True
+
+    def similar(self, question: str) -> str | None:
+        """The `--show_similar` consultations for `question`, as labelled text; None when off or none match."""
+        found = self.index.search(question, self.chat_args.show_similar) if self.index is not None else []
+        return format_consultations(found) if found else None
 
 
 def _interactive(session: ChatSession, transcript: Transcript) -> None:
@@ -116,6 +127,8 @@ def _interactive(session: ChatSession, transcript: Transcript) -> None:
             print(BOT, end="", flush=True)
             text, finished = session.reply(line, emit)
             print("" if finished else " [已中断]")
+            if finished and (similar := session.similar(line)):
+                print(similar)
             transcript.write(f"患者: {line}")
             transcript.write(f"{BOT}{text}" + ("" if finished else " [interrupted]"))
 
@@ -129,21 +142,25 @@ def _piped(session: ChatSession, transcript: Transcript) -> None:
         pieces: list[str] = []
         text, _ = session.reply(line, pieces.append)  # urgent advice first, then the reply
         print("".join(pieces).strip().replace("\n", " "), flush=True)
+        if similar := session.similar(line):  # stdout keeps one line per reply
+            print(similar, file=sys.stderr, flush=True)
         transcript.write(f"患者: {line}")
         transcript.write(f"{BOT}{text}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `medbot-chat`."""
-    chat_args, gen_args = parse_args((ChatArguments, GenerationArguments), argv)
+    chat_args, gen_args, rerank_args = parse_args((ChatArguments, GenerationArguments, RerankArguments), argv)
     try:
         model, tokenizer = load_for_inference(chat_args.model_name_or_path, chat_args.device)
+        reranker = Reranker.from_args(rerank_args, chat_args.device) if rerank_args.num_candidates > 1 else None
+        index = load_model_index(chat_args.model_name_or_path) if chat_args.show_similar else None
     except (OSError, ValueError) as e:
         sys.exit(f"error: cannot load {chat_args.model_name_or_path}: {e}")
     if chat_args.torch_compile:
         enable_compiled_decoding(model)
     transcript = Transcript(chat_args.samples_file or DEFAULT_SAMPLES_FILE, chat_args.model_name_or_path)
-    session = ChatSession(model, tokenizer, chat_args, gen_args)
+    session = ChatSession(model, tokenizer, chat_args, gen_args, reranker, index)
     try:
         (_interactive if sys.stdin.isatty() else _piped)(session, transcript)
     finally:

@@ -147,10 +147,15 @@ class ChatArguments:
     torch_compile: bool = field(
         default=False, metadata={"help": "Static KV cache + compiled decoding: slow first reply, faster after."}
     )
+    show_similar: int = field(
+        default=0, metadata={"help": "After each reply, show this many similar real consultations (MODEL's index)."}
+    )
 
     def __post_init__(self):
         if self.max_history_len < 1:
             raise ValueError(f"--max_history_len must be at least 1, got {self.max_history_len}")
+        if self.show_similar < 0:
+            raise ValueError(f"--show_similar must be 0 or more, got {self.show_similar}")
 
 
 @dataclass
@@ -172,6 +177,17 @@ class EvalArguments:
         default=None, metadata={"help": "Default: the training run's.", "choices": [*LOSS_ON_CHOICES, None]}
     )
     max_dialogues: int | None = field(default=None, metadata={"help": "Score only the first N dialogues."})
+    dialogue_stride: int = field(
+        default=1, metadata={"help": "Score every Nth dialogue only (before max_dialogues): a fixed, spread subset."}
+    )
+    baseline: str | None = field(
+        default=None,
+        metadata={
+            "help": "Score a baseline instead of the model: retrieval = the answer of the most similar training "
+            "question, from MODEL/retrieval_index (--compare a model to see it beside).",
+            "choices": ["retrieval", None],
+        },
+    )
     max_history_len: int | None = field(default=None, metadata={"help": "Turns of history per prompt (all)."})
     batch_size: int = field(default=16, metadata={"help": "Dialogues per teacher-forced and generation batch."})
     seed: int = field(default=0, metadata={"help": "Seed for sampled replies."})

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import sys
 
-from .configs import DataArguments, EvalArguments, GenerationArguments, parse_args
+from transformers import AutoConfig
+
+from .configs import DataArguments, EvalArguments, GenerationArguments, RerankArguments, parse_args
 from .corpus import CorpusError
 from .data import read_split, to_dataset
-from .evaluation import evaluate_model, results_table
+from .evaluation import evaluate_model, evaluate_retrieval, results_table
 from .model_card import write_model_card
 from .modeling import load_for_inference
+from .reranking import Reranker
+from .retrieval import INDEX_DIR, load_model_index
 
 logger = logging.getLogger("medbot_hf.eval")
 
@@ -29,12 +34,15 @@ def _settings(eval_args: EvalArguments, model_dir: str, n_positions: int) -> Dat
         messages_column=eval_args.messages_column,
         max_seq_length=min(eval_args.max_seq_length or run.get("max_seq_length") or n_positions, n_positions),
         loss_on=eval_args.loss_on or run.get("loss_on") or "answers",
+        turn_order=run.get("turn_order") or "forward",  # a reverse (MMI) model is scored in its own order
     )  # fmt: skip
 
 
-def _dialogues(data_args: DataArguments, max_dialogues: int | None):
+def _dialogues(data_args: DataArguments, max_dialogues: int | None, stride: int = 1):
     parsed = read_split(data_args.train_file, data_args)
     dialogues = to_dataset(parsed)
+    if stride > 1:
+        dialogues = dialogues.select(range(0, len(dialogues), stride))
     if max_dialogues is not None:
         dialogues = dialogues.select(range(min(max_dialogues, len(dialogues))))
     return dialogues, dict(parsed.dropped)
@@ -52,41 +60,65 @@ def _write(output_dir: str, results: dict, samples: dict, main_model: str, compa
             f.writelines(json.dumps({"model": path, **row}, ensure_ascii=False) + "\n" for row in rows)
 
 
-def run(eval_args: EvalArguments, gen_args: GenerationArguments) -> dict:
-    """Score the model (and `--compare`) with the same settings, write the result files, return results by model."""
+def _labels(eval_args: EvalArguments) -> tuple[str, dict[str, str], str | None]:
+    """The main column's label, the models to load (label -> path) and the compared column's label."""
     main_model, compare = eval_args.model_name_or_path, eval_args.compare
-    if compare == main_model:
-        compare = f"{compare} (compare)"  # a model against itself: two columns all the same, by determinism
-    paths = {p: p.removesuffix(" (compare)") for p in (main_model, compare) if p}
-    loaded = {label: load_for_inference(path, eval_args.device) for label, path in paths.items()}
-    n_positions = min(model.config.n_positions for model, _ in loaded.values())
-    data_args = _settings(eval_args, eval_args.model_name_or_path, n_positions)
-    dialogues, dropped = _dialogues(data_args, eval_args.max_dialogues)
+    main_label = f"retrieval baseline ({main_model}/{INDEX_DIR})" if eval_args.baseline else main_model
+    models = {} if eval_args.baseline else {main_model: main_model}
+    if compare:
+        compare_label = f"{compare} (compare)" if compare in models else compare  # a model against itself
+        models[compare_label] = compare
+    return main_label, models, compare_label if compare else None
+
+
+def run(eval_args: EvalArguments, gen_args: GenerationArguments, rerank_args: RerankArguments | None = None) -> dict:
+    """Score the model or the baseline (and `--compare`) with the same settings, write the result files, return
+    results by column."""
+    rerank_args = rerank_args or RerankArguments()
+    main_label, models, compare_label = _labels(eval_args)
+    loaded = {label: load_for_inference(path, eval_args.device) for label, path in models.items()}
+    model_dir = eval_args.model_name_or_path
+    n_positions = min(m.config.n_positions for m, _ in loaded.values()) if loaded else _n_positions(model_dir)
+    data_args = _settings(eval_args, model_dir, n_positions)
+    dialogues, dropped = _dialogues(data_args, eval_args.max_dialogues, eval_args.dialogue_stride)
     settings = {
         "test_file": eval_args.test_file, "max_seq_length": data_args.max_seq_length, "loss_on": data_args.loss_on,
         "max_history_len": eval_args.max_history_len, "seed": eval_args.seed, "batch_size": eval_args.batch_size,
-        "generation_overrides": gen_args.overrides(), "dropped": dropped,
+        "generation_overrides": gen_args.overrides(), "dropped": dropped, "dialogue_stride": eval_args.dialogue_stride,
+        "rerank": dataclasses.asdict(rerank_args),
     }  # fmt: skip
     results, samples = {}, {}
-    for path, (model, tokenizer) in loaded.items():
-        logger.info("Scoring %s on %d dialogues", path, len(dialogues))
-        overrides = gen_args.overrides()
-        results[path], samples[path] = evaluate_model(model, tokenizer, dialogues, data_args, eval_args, overrides)
-        results[path]["settings"] = {**settings, "model": path}
-    output_dir = eval_args.output_dir or os.path.join(eval_args.model_name_or_path, "eval")
-    _write(output_dir, results, samples, main_model, compare)
-    model_dir = eval_args.model_name_or_path
-    if eval_args.update_model_card and os.path.exists(os.path.join(model_dir, "medbot_run.json")):
+    if eval_args.baseline:
+        logger.info("Scoring the retrieval baseline of %s on %d dialogues", model_dir, len(dialogues))
+        results[main_label], samples[main_label] = evaluate_retrieval(load_model_index(model_dir), dialogues)
+        results[main_label]["settings"] = {**settings, "model": main_label, "baseline": eval_args.baseline}
+    reranker = Reranker.from_args(rerank_args, eval_args.device) if rerank_args.num_candidates > 1 else None
+    for label, (model, tokenizer) in loaded.items():
+        logger.info("Scoring %s on %d dialogues", label, len(dialogues))
+        overrides = {**gen_args.overrides(), "num_candidates": rerank_args.num_candidates, "reranker": reranker}
+        results[label], samples[label] = evaluate_model(model, tokenizer, dialogues, data_args, eval_args, overrides)
+        results[label]["settings"] = {**settings, "model": models[label]}
+    default_dir = os.path.join(model_dir, "eval-retrieval" if eval_args.baseline else "eval")
+    _write(eval_args.output_dir or default_dir, results, samples, main_label, compare_label)
+    if (
+        not eval_args.baseline
+        and eval_args.update_model_card
+        and os.path.exists(os.path.join(model_dir, "medbot_run.json"))
+    ):
         write_model_card(model_dir, {**results[model_dir], "split": os.path.basename(eval_args.test_file)})
     return results
+
+
+def _n_positions(model_dir: str) -> int:
+    return AutoConfig.from_pretrained(model_dir).n_positions
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `medbot-eval`."""
     logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", level=logging.INFO)
-    eval_args, gen_args = parse_args((EvalArguments, GenerationArguments), argv)
+    eval_args, gen_args, rerank_args = parse_args((EvalArguments, GenerationArguments, RerankArguments), argv)
     try:
-        results = run(eval_args, gen_args)
+        results = run(eval_args, gen_args, rerank_args)
     except (CorpusError, OSError, ValueError) as e:
         sys.exit(f"error: {e}")
     print(results_table(results))

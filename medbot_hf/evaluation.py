@@ -149,11 +149,32 @@ def evaluate_model(model, tokenizer, dialogues: Dataset, data_args, eval_args, g
     results["guard_rate"] = sum(a.guard_changed for a in answers) / max(len(answers), 1)
     results.update(num_dialogues=len(dialogues), num_replies=len(replies))
     results["runtime_s"] = round(time.perf_counter() - start, 1)  # both passes, this model only
-    samples = [
+    return results, _samples(histories, references, answers)
+
+
+def evaluate_retrieval(index, dialogues: Dataset) -> tuple[dict, list]:
+    """The retrieval baseline, scored like a model: each doctor turn's reply is the training answer whose question
+    best matches the patient's last turn (`index`: a :class:`~medbot_hf.retrieval.RetrievalIndex`), through the
+    same answer pipeline as a model's reply (so `guard_rate` counts the real answers the guard would change). It has
+    no perplexity or token accuracy (None); a turn with no match at all gets an empty reply. Returns `(results,
+    samples)`."""
+    start = time.perf_counter()
+    histories, references = doctor_turns(dialogues)
+    found = index.search_many([h[-1]["content"] for h in histories], 1)
+    answers = answer_replies(histories, [hits[0].answer if hits else "" for hits in found])
+    results = {"perplexity": None, "token_accuracy": None, **generation_metrics([a.text for a in answers], references)}
+    results["guard_rate"] = sum(a.guard_changed for a in answers) / max(len(answers), 1)
+    results.update(num_dialogues=len(dialogues), num_replies=len(answers))
+    results["runtime_s"] = round(time.perf_counter() - start, 1)
+    return results, _samples(histories, references, answers)
+
+
+def _samples(histories: list[list[dict]], references: list[str], answers: list, n: int = 20) -> list[dict]:
+    """The first replies beside their references, for a look by eye."""
+    return [
         {"history": h[-1]["content"], "reference": r, "reply": a.text, "medbot": a.medbot()}
-        for h, r, a in zip(histories[:20], references[:20], answers[:20], strict=True)
+        for h, r, a in zip(histories[:n], references[:n], answers[:n], strict=True)
     ]
-    return results, samples
 
 
 def results_table(results: dict[str, dict]) -> str:

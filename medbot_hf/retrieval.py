@@ -24,6 +24,8 @@ from .chat_format import split_system
 
 logger = logging.getLogger(__name__)
 INDEX_DIR = "retrieval_index"
+# Shown above retrieved consultations on every surface: they are real training text, not the model's words.
+SIMILAR_LABEL = "相似的真实问诊：检索自训练语料中的真实医患对话，并非模型生成，仅供参考，不能替代诊疗。"
 INDEX_FORMAT = 1
 _RUNS = re.compile(r"[^\W_]+")  # letters, digits and CJK characters; punctuation and spaces split runs
 # Lines of a corpus README that state its terms of use, carried into the model card.
@@ -138,6 +140,14 @@ class RetrievalIndex:
 
     def search(self, query: str, k: int) -> list[Consultation]:
         return self.search_many([query], k)[0]
+
+
+def format_consultations(found: list[Consultation]) -> str:
+    """The retrieved consultations as plain text under :data:`SIMILAR_LABEL`, for the terminal."""
+    lines = [f"[{SIMILAR_LABEL}]"]
+    for i, c in enumerate(found, 1):
+        lines += [f"  {i}. 患者: {c.question}", f"     医生(真实回答): {c.answer}"]
+    return "\n".join(lines)
 
 
 def build_corpus_index(dialogues, corpus_path: str | None, description: str) -> RetrievalIndex:

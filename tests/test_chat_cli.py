@@ -94,3 +94,16 @@ def test_bad_model_path_is_one_clear_line(tmp_path):
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot load {tmp_path / 'nope'}")
+
+
+def test_show_similar_and_reranked_replies(trained, tmp_path):
+    child = spawn(trained[0], tmp_path, "--seed", "1", "--max_new_tokens", "16", "--num_candidates", "4",
+                  "--show_similar", "2")  # fmt: skip
+    child.sendline("我这两天鼻塞流清鼻涕，是不是感冒了？")
+    child.expect("医生（AI生成）: ")
+    child.expect("检索自训练语料中的真实医患对话，并非模型生成")  # labelled, under the reply
+    child.expect("患者: ")
+    shown = child.before
+    assert "1. 患者: 我这两天鼻塞流清鼻涕" in shown and "医生(真实回答): " in shown and "2. 患者: " in shown
+    child.sendeof()
+    child.expect(pexpect.EOF)

@@ -140,3 +140,30 @@ def test_push_scripts_stop_before_work(trained, tmp_path):
     )  # fmt: skip
     assert train.returncode == 1 and train.stderr.strip().splitlines()[-1].startswith("error: the hub is unreachable")
     assert not (tmp_path / "o" / "checkpoint-25").exists() and time.monotonic() - start < 40
+
+
+def test_retrieval_baseline_same_keys_beside_the_reranked_model(trained, tmp_path):
+    from medbot_hf.configs import RerankArguments
+
+    model = str(trained[0])
+    args = EvalArguments(
+        model_name_or_path=model, test_file=str(SAMPLE_VALID), output_dir=str(tmp_path), batch_size=8,
+        baseline="retrieval", compare=model, dialogue_stride=3,
+    )  # fmt: skip
+    card_before = (trained[0] / "README.md").read_text(encoding="utf-8")
+    results = run(args, GenerationArguments(max_new_tokens=16), RerankArguments(num_candidates=4))
+    saved = json.loads((tmp_path / "eval_results.json").read_text(encoding="utf-8"))
+    assert set(RESULT_KEYS) <= set(saved) and set(RESULT_KEYS) <= set(saved["compare"])
+    assert saved["num_dialogues"] == 10 and saved["settings"]["baseline"] == "retrieval"  # 30 dialogues, every 3rd
+    assert saved["perplexity"] is None and saved["compare"]["perplexity"] > 1
+    assert saved["compare"]["settings"]["rerank"]["num_candidates"] == 4
+    # the baseline's replies are real training answers, word for word (unless the guard replaced a sentence)
+    from medbot_hf.retrieval import load_model_index
+
+    answers = {a for _, a in load_model_index(model).pairs}
+    rows = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+    baseline_rows = [r for r in rows if r["model"].startswith("retrieval baseline")]
+    assert baseline_rows and all(r["reply"] in answers or r["medbot"]["guard"]["changed"] for r in baseline_rows)
+    table = (tmp_path / "eval_results.md").read_text(encoding="utf-8")
+    assert "retrieval baseline" in table and "| difference |" in table and len(results) == 2
+    assert (trained[0] / "README.md").read_text(encoding="utf-8") == card_before  # a baseline is not the model
