@@ -16,6 +16,9 @@ MAX_MESSAGE_CHARS = 2000  # one message; the corpus's longest utterances are ~60
 MAX_TURNS = 64
 MAX_BODY_BYTES = 64 * 1024
 MAX_TOKENS_CAP = 256  # replies longer than this are cut, whatever max_tokens asks
+MAX_CHOICES = 4  # most choices one request may ask for (`n`)
+MAX_STOP = 4  # most stop strings, as OpenAI allows
+MAX_STOP_CHARS = 32
 HARD_MAX_TOKENS = 4096  # beyond this a request is refused outright
 REQUEST_TIMEOUT_S = 60.0
 RETRY_AFTER_S = 2
@@ -36,9 +39,17 @@ class ServeLimits:
     request_timeout_s: float = REQUEST_TIMEOUT_S
 
 
+class ContentPart(BaseModel):
+    """One part of OpenAI's content-parts form; only `{"type": "text", "text": ...}` is served."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
 class Message(BaseModel):
     role: Literal["system", "user", "assistant"]
-    content: str
+    content: str | list[ContentPart] = Field(description="Text, or OpenAI content parts of type `text`")
 
 
 class Sampling(BaseModel):
@@ -78,14 +89,30 @@ class ChatResponse(BaseModel):
 
 
 class CompletionRequest(Sampling):
-    model: str | None = None
+    """The OpenAI request. Fields it does not declare are kept (`extra="allow"`) so that
+    :func:`check_unsupported` can name them in a 400 instead of ignoring them."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str | None = Field(default=None, description="Must be the served model's id (see /v1/models), or absent")
     stream: bool = False
+    n: int = Field(default=1, ge=1, le=MAX_CHOICES, description="Choices in one call (num_return_sequences)")
+    stop: str | list[str] | None = Field(
+        default=None, description="Up to 4 strings; the reply ends before the first (transformers' stop_strings)"
+    )
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=HARD_MAX_TOKENS, description="Same as max_tokens")
 
 
-def error(status: int, message: str, param: str | None = None, headers: dict | None = None) -> JSONResponse:
-    """An OpenAI-style error body; `param` names the offending field."""
+# OpenAI fields that only describe the caller and never change a reply: accepted whatever their value.
+INFORMATIONAL_FIELDS = ("user", "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key")
+
+
+def error(
+    status: int, message: str, param: str | None = None, headers: dict | None = None, code: str | None = None
+) -> JSONResponse:
+    """An OpenAI-style error body; `param` names the offending field, `code` is OpenAI's (`model_not_found`)."""
     body = {"error": {"message": message, "type": "invalid_request_error" if status < 500 else "server_error"}}
     body["error"]["param"] = param
+    body["error"]["code"] = code
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -95,9 +122,52 @@ class RequestError(HTTPException):
     An `HTTPException`, so that FastAPI passes it through unchanged when it is raised while the body is read.
     """
 
-    def __init__(self, status: int, param: str, message: str):
+    def __init__(self, status: int, param: str, message: str, code: str | None = None):
         super().__init__(status, message)
-        self.status, self.param, self.message = status, param, message
+        self.status, self.param, self.message, self.code = status, param, message, code
+
+
+def find_surrogate(value, path: str = "") -> str | None:
+    """The path (`messages[0].content`) of the first string holding a lone surrogate, which no UTF-8 text can."""
+    if isinstance(value, str):
+        return path or "body" if any("\ud800" <= c <= "\udfff" for c in value) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = find_surrogate(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}".lstrip("."))
+        if found:
+            return found
+    return None
+
+
+def check_unsupported(request: CompletionRequest) -> None:
+    """A 400 naming the first field the server would not act on (`logprobs`, `tools`, ...), unless it asks for nothing
+    (null, false, 0 or empty); informational fields such as `user` pass."""
+    for name, value in (request.model_extra or {}).items():
+        if name not in INFORMATIONAL_FIELDS and value not in (None, False, 0, "", [], {}):
+            raise RequestError(400, name, f"{name}: not supported by this server")
+    if request.n > 1 and request.temperature == 0:
+        raise RequestError(400, "n", "n: more than one choice needs sampling (temperature > 0)")
+    stops = [request.stop] if isinstance(request.stop, str) else request.stop or []
+    if len(stops) > MAX_STOP or any(not s or len(s) > MAX_STOP_CHARS for s in stops):
+        raise RequestError(400, "stop", f"stop: at most {MAX_STOP} non-empty strings of {MAX_STOP_CHARS} characters")
+
+
+def message_texts(messages: list[Message]) -> list[dict[str, str]]:
+    """Messages as `{"role", "content"}` strings: text parts are joined with newlines; any other part is a 400."""
+    out = []
+    for i, m in enumerate(messages):
+        content = m.content
+        if isinstance(content, list):
+            for j, part in enumerate(content):
+                where = f"messages[{i}].content[{j}]"
+                if part.type != "text":
+                    message = f"{where}.type: {part.type!r} parts are not supported, only 'text'"
+                    raise RequestError(400, f"{where}.type", message)
+                if part.text is None:
+                    raise RequestError(400, f"{where}.text", f"{where}.text: missing")
+            content = "\n".join(part.text for part in content)
+        out.append({"role": m.role, "content": content})
+    return out
 
 
 def check_messages(messages: list[dict[str, str]], limits: ServeLimits) -> None:
@@ -128,6 +198,18 @@ def sampling_params(request: Sampling, limits: ServeLimits) -> dict:
         params["top_p"] = max(request.top_p, 0.05)
     if request.seed is not None:
         params["seed"] = request.seed
+    return params
+
+
+def completion_params(request: CompletionRequest, limits: ServeLimits) -> dict:
+    """:func:`sampling_params` plus the OpenAI-only fields: `n`, `stop` and `max_completion_tokens`."""
+    params = sampling_params(request, limits)
+    if request.max_tokens is None and request.max_completion_tokens is not None:
+        params["max_new_tokens"] = min(request.max_completion_tokens, limits.max_tokens_cap)
+    if request.n > 1:
+        params["num_return_sequences"] = request.n
+    if request.stop:
+        params["stop_strings"] = (request.stop,) if isinstance(request.stop, str) else tuple(request.stop)
     return params
 
 

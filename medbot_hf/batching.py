@@ -63,8 +63,8 @@ class Batcher:
         self._thread.start()
 
     def submit(self, messages: list[dict[str, str]], params: dict, stream: bool = False) -> Job:
-        """Queue a request; its `future` gets the :class:`~medbot_hf.generation.Reply`, and its `streamer` yields the
-        text as it comes (when `stream`)."""
+        """Queue a request; its `future` gets its list of :class:`~medbot_hf.generation.Reply` (one per choice, `n`),
+        and its `streamer` yields the text as it comes (when `stream`)."""
         streamer = reply_streamer(self.tokenizer) if stream else None
         job = Job(messages, params, streamer=streamer)
         try:
@@ -116,8 +116,9 @@ class Batcher:
                     if job.streamer is not None:
                         job.streamer.end()
                 continue
-            for job, reply in zip(batch, replies, strict=True):
-                job.future.set_result(reply)
+            per = batch[0].params.get("num_return_sequences", 1)
+            for i, job in enumerate(batch):
+                job.future.set_result(replies[i * per : (i + 1) * per])
 
     def stream(self, job: Job) -> Iterator[str]:
         """The text pieces of a streaming job, as they are generated (blocking; call from a thread)."""

@@ -70,9 +70,20 @@ class StopOnEvents(StoppingCriteria):
         return torch.tensor([e.is_set() for e in events], dtype=torch.bool, device=input_ids.device)
 
 
+def _room(model, max_seq_length: int | None, config: GenerationConfig) -> int:
+    """Ids left for the prompt once the reply's `max_new_tokens` are set aside."""
+    return (max_seq_length or model.config.n_positions) - config.max_new_tokens
+
+
+def question_room(model, max_seq_length: int | None = None, **overrides) -> int:
+    """The most ids of a lone question a prompt holds (`[CLS]` and its `[SEP]` aside); a longer one loses its start
+    (:func:`~medbot_hf.chat_format.truncate_turns`). The keyword arguments are those of :func:`generate_replies`."""
+    return _room(model, max_seq_length, _config(model, overrides)) - 2
+
+
 def _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config) -> dict[str, torch.Tensor]:
     """Left-padded prompt ids and attention mask for a batch of histories."""
-    room = (max_seq_length or model.config.n_positions) - config.max_new_tokens
+    room = _room(model, max_seq_length, config)
     if room < 4:
         raise ValueError(
             f"max_new_tokens={config.max_new_tokens} leaves no room for a prompt in {room + config.max_new_tokens}"
@@ -100,13 +111,37 @@ class Reply:
     text: str
     prompt_tokens: int
     completion_tokens: int  # the closing [SEP] included, when there is one
-    finished: bool  # True when the model closed the reply with [SEP]; False when it was cut or stopped
+    finished: bool  # True when the model closed the reply with [SEP] or met a stop string; False when cut or stopped
     token_ids: list[int] = field(default_factory=list, repr=False)  # the ids generated, [SEP] included
 
 
 def reply_streamer(tokenizer: PreTrainedTokenizerBase) -> TextIteratorStreamer:
     """A streamer that yields the reply's text only (no prompt, no special tokens)."""
     return TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
+def cut_at_stop(text: str, stop_strings) -> tuple[str, bool]:
+    """`text` up to (not including) the first of `stop_strings`, and whether one was found: OpenAI's `stop` never
+    appears in the reply, while transformers' `stop_strings` stop just after it."""
+    cuts = [i for i in (text.find(s) for s in stop_strings or ()) if i >= 0]
+    return (text[: min(cuts)], True) if cuts else (text, False)
+
+
+def until_stop(pieces: Iterator[str], stop_strings) -> Iterator[str]:
+    """Streamed text pieces up to the first stop string (as :func:`cut_at_stop`); a tail that could start one is held
+    back until the next piece settles it."""
+    held, keep = "", max(map(len, stop_strings or ("",))) - 1
+    for piece in pieces:
+        held, found = cut_at_stop(held + piece, stop_strings)
+        if found:
+            if held:
+                yield held
+            return
+        if len(held) > keep:
+            yield held[: len(held) - keep]
+            held = held[len(held) - keep :]
+    if held:
+        yield held
 
 
 @torch.inference_mode()
@@ -143,10 +178,13 @@ def generate_replies(
         num_candidates: candidates sampled per history; 1 (the default) samples one reply, as without reranking.
         reranker: the score's weights and reverse (MMI) model; default weights and no reverse model when None.
         **overrides: `GenerationConfig` fields such as `temperature`, `top_k`, `top_p`, `repetition_penalty`,
-            `no_repeat_ngram_size`, `max_new_tokens`, `do_sample`; None keeps the saved value.
+            `no_repeat_ngram_size`, `max_new_tokens`, `do_sample`, `num_return_sequences` (several replies per
+            history, which needs sampling) and `stop_strings` (the reply ends before the first one); None keeps the
+            saved value.
 
     Returns:
-        One :class:`Reply` per history; its text has no special tokens or spaces between Chinese characters.
+        `num_return_sequences` :class:`Reply` objects per history, in history order; the text has no special tokens,
+        no stop string and no spaces between Chinese characters.
     """
     if num_candidates < 1:
         raise ValueError(f"num_candidates must be at least 1, got {num_candidates}")
@@ -154,20 +192,26 @@ def generate_replies(
     if not config.do_sample:  # greedy decoding has one candidate only
         num_candidates = 1
     if num_candidates > 1:
+        if (config.num_return_sequences or 1) > 1:
+            raise ValueError("num_return_sequences (several replies) excludes num_candidates (one chosen of several)")
         config.num_return_sequences = num_candidates
-        if isinstance(stop_event, list):  # one event per history, so one per candidate row of it
-            stop_event = [event for event in stop_event for _ in range(num_candidates)]
+    rows = config.num_return_sequences or 1  # generate repeats each history's row this many times, side by side
+    if isinstance(stop_event, list):  # one event per history, so one per row of it
+        stop_event = [event for event in stop_event for _ in range(rows)]
     inputs = _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config)
     if seed is not None:
         torch.manual_seed(seed)
     stopping = StoppingCriteriaList([StopOnEvents(stop_event)] if stop_event is not None else [])
-    prompt_lengths = inputs["attention_mask"].sum(1).repeat_interleave(num_candidates).tolist()
+    stops = tokenizer if config.stop_strings else None  # transformers' StopStringCriteria needs the tokenizer
+    prompt_lengths = inputs["attention_mask"].sum(1).repeat_interleave(rows).tolist()
     if num_candidates == 1:
-        output = model.generate(**inputs, generation_config=config, stopping_criteria=stopping, streamer=streamer)
+        output = model.generate(
+            **inputs, generation_config=config, stopping_criteria=stopping, streamer=streamer, tokenizer=stops
+        )
         return _replies(tokenizer, config, output[:, inputs["input_ids"].shape[1] :], prompt_lengths)
     output = model.generate(
         **inputs, generation_config=config, stopping_criteria=stopping, return_dict_in_generate=True,
-        output_logits=True,
+        output_logits=True, tokenizer=stops,
     )  # fmt: skip
     candidates = _replies(tokenizer, config, output.sequences[:, inputs["input_ids"].shape[1] :], prompt_lengths)
     chosen = _choose(histories, candidates, torch.stack(output.logits, 1), reranker or Reranker())
@@ -184,8 +228,9 @@ def _replies(tokenizer, config: GenerationConfig, new: torch.Tensor, prompt_leng
     for text, row, prompt in zip(texts, new.tolist(), prompt_lengths, strict=True):
         # After [SEP] (or a stop) generate fills the row with [PAD], which the model itself never emits.
         used = next((i for i, t in enumerate(row) if t in eos or t == config.pad_token_id), len(row))
-        finished = used < len(row) and row[used] in eos
-        replies.append(Reply(text.strip(), prompt, used + finished, finished, row[: used + finished]))
+        closed = used < len(row) and row[used] in eos
+        text, stopped = cut_at_stop(text, config.stop_strings)
+        replies.append(Reply(text.strip(), prompt, used + closed, stopped or closed, row[: used + closed]))
     return replies
 
 

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import anyio
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, StreamingResponse
@@ -33,12 +33,16 @@ from .api_schema import (
     Sampling,
     ServeLimits,
     check_messages,
+    check_unsupported,
+    completion_params,
     error,
+    find_surrogate,
+    message_texts,
     sampling_params,
     sse,
 )
 from .batching import Batcher, QueueFull
-from .generation import Reply
+from .generation import Reply, until_stop
 from .pipeline import Answer, start_answer
 
 logger = logging.getLogger(__name__)
@@ -71,8 +75,24 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-async def wait_for_reply(job, request: Request, timeout: float) -> Reply:
-    """The job's reply; stops its generation if the client leaves or `timeout` passes (then 504)."""
+class KeyCheck:
+    """ASGI middleware: `/api` and `/v1` need `Authorization: Bearer <api_key>` (the scheme in any case), checked
+    before the body is read, so a request without the key learns nothing about its body."""
+
+    def __init__(self, app: ASGIApp, api_key: str):
+        self.app, self.expected = app, api_key.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(("/api/", "/v1/")) and scope["method"] != "OPTIONS":
+            scheme, _, key = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(key.strip().encode("latin-1"), self.expected):
+                message = "missing or wrong API key (Authorization: Bearer ...)"
+                return await error(401, message, "authorization", {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+async def wait_for_reply(job, request: Request, timeout: float) -> list[Reply]:
+    """The job's replies (one per choice); stops its generation if the client leaves or `timeout` passes (then 504)."""
     future = asyncio.wrap_future(job.future)
     deadline = time.monotonic() + timeout
     while True:
@@ -88,8 +108,9 @@ async def wait_for_reply(job, request: Request, timeout: float) -> Reply:
 
 
 async def stream_pieces(batcher: Batcher, job, timeout: float):
-    """Text pieces of a streaming job; stops its generation when the consumer goes away or time runs out."""
-    pieces = batcher.stream(job)
+    """Text pieces of a streaming job, up to its first stop string; stops its generation when the consumer goes away
+    or time runs out."""
+    pieces = until_stop(batcher.stream(job), job.params.get("stop_strings"))
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -101,10 +122,18 @@ async def stream_pieces(batcher: Batcher, job, timeout: float):
         job.stop_event.set()
 
 
-def _reply_params(body: Sampling, limits: ServeLimits) -> tuple[list[dict], dict]:
-    messages = [m.model_dump() for m in body.messages]
+def _checked_messages(body: Sampling, limits: ServeLimits) -> list[dict]:
+    """The history as role/content strings, or a 4xx naming the field (a lone surrogate is a 400 on every endpoint)."""
+    where = find_surrogate(body.model_dump())
+    if where:
+        raise RequestError(400, where, f"{where}: not valid Unicode text (a lone surrogate)")
+    messages = message_texts(body.messages)
     check_messages(messages, limits)
-    return messages, sampling_params(body, limits)
+    return messages
+
+
+def _reply_params(body: Sampling, limits: ServeLimits) -> tuple[list[dict], dict]:
+    return _checked_messages(body, limits), sampling_params(body, limits)
 
 
 def _submit(batcher: Batcher, messages: list[dict], params: dict, stream: bool = False):
@@ -120,9 +149,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestError)
     async def request_error(request: Request, exc: RequestError):
         headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 503 else None
-        if exc.status == 401:
-            headers = {"WWW-Authenticate": "Bearer"}
-        return error(exc.status, exc.message, exc.param, headers)
+        return error(exc.status, exc.message, exc.param, headers, exc.code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
@@ -133,7 +160,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
-        return error(exc.status_code, str(exc.detail))
+        headers = exc.headers
+        if exc.status_code == 405 and not headers:  # StaticFiles' 405 names no methods
+            headers = {"Allow": "GET, HEAD"}
+        return error(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception):
@@ -165,15 +195,12 @@ def create_app(
     limits = limits or ServeLimits()
     app = FastAPI(title="medbot-hf", version=__version__, description="Chinese medical chat demo. Not a doctor.")
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    if api_key:  # outside BodyLimit: no key, no look at the body
+        app.add_middleware(KeyCheck, api_key=api_key)
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])  # fmt: skip
     _add_error_handlers(app)
-
-    async def authorized(request: Request) -> None:
-        given = request.headers.get("authorization", "")
-        if api_key and not hmac.compare_digest(given.encode(), f"Bearer {api_key}".encode()):
-            raise RequestError(401, "authorization", "missing or wrong API key (Authorization: Bearer ...)")
 
     def log(path: str, messages: list[dict], started: float) -> None:
         size = sum(len(m["content"]) for m in messages)
@@ -181,28 +208,28 @@ def create_app(
         if log_messages:
             logger.info("%s: last message %r", path, messages[-1]["content"])
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def page() -> FileResponse:
         headers = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff"}
         return FileResponse(STATIC_DIR / "index.html", headers=headers)
 
-    @app.get("/health")
+    @app.api_route("/health", methods=["GET", "HEAD"])
     async def health() -> dict:
         return {"status": "ok", "model": model_name, "queued": batcher.pending(), "batches": batcher.batches}
 
-    @app.post("/api/chat", response_model=ChatResponse, dependencies=[Depends(authorized)])
+    @app.post("/api/chat", response_model=ChatResponse)
     async def chat(body: Sampling, request: Request) -> dict:
         """One reply to the history in `messages` (the page keeps the history), through the answer pipeline: the
         guarded reply, the red-flag triage (its advice to show apart) and the `medbot` label."""
         started = time.monotonic()
         messages, params = _reply_params(body, limits)
         answer = start_answer(messages)
-        reply = await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s)
+        reply = (await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s))[0]
         answer.complete(reply.text)
         log("/api/chat", messages, started)
         return {"reply": answer.text, "triage": vars(answer.triage), "medbot": answer.medbot()}
 
-    @app.post("/api/chat/stream", dependencies=[Depends(authorized)])
+    @app.post("/api/chat/stream")
     async def chat_stream(body: Sampling) -> StreamingResponse:
         """Server-Sent Events: `{"triage", "medbot"}` first, then `{"delta"}` pieces (whole checked sentences), then
         `{"done", "reply", "medbot"}` with what the guard did."""
@@ -218,23 +245,32 @@ def create_app(
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    _add_openai_routes(app, batcher, model_name, limits, authorized)
+    _add_openai_routes(app, batcher, model_name, limits)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 
-def _add_openai_routes(app: FastAPI, batcher: Batcher, model_name: str, limits: ServeLimits, authorized) -> None:
+def _add_openai_routes(app: FastAPI, batcher: Batcher, model_name: str, limits: ServeLimits) -> None:
     """`/v1/models` and `/v1/chat/completions`; urgent triage advice is put before the reply's text."""
     created = int(time.time())
 
-    @app.get("/v1/models", dependencies=[Depends(authorized)])
+    @app.api_route("/v1/models", methods=["GET", "HEAD"])
     async def models() -> dict:
         model = {"id": model_name, "object": "model", "created": created, "owned_by": "medbot-hf"}
         return {"object": "list", "data": [model]}
 
-    @app.post("/v1/chat/completions", dependencies=[Depends(authorized)])
+    @app.post("/v1/chat/completions")
     async def completions(body: CompletionRequest, request: Request):
-        messages, params = _reply_params(body, limits)
+        """OpenAI's chat completions: `n`, `stop`, `temperature`, `top_p`, `max_tokens`, `seed` and `stream` are
+        honoured; any other field that would change the reply is a 400 naming it."""
+        messages = _checked_messages(body, limits)
+        check_unsupported(body)
+        if body.model not in (None, model_name):
+            message = f"The model `{body.model}` does not exist; this server serves `{model_name}` (see /v1/models)"
+            raise RequestError(404, "model", message, code="model_not_found")
+        if body.stream and body.n > 1:
+            raise RequestError(400, "n", "n: several choices are not streamed; use stream=false or n=1")
+        params = completion_params(body, limits)
         answer = start_answer(messages)
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model_name}
         if body.stream:
@@ -242,15 +278,21 @@ def _add_openai_routes(app: FastAPI, batcher: Batcher, model_name: str, limits: 
             return StreamingResponse(
                 _completion_chunks(batcher, job, head, answer, limits), media_type="text/event-stream"
             )
-        reply = await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s)
-        answer.complete(reply.text)
-        message = {"role": "assistant", "content": answer.shown()}
-        choice = {"index": 0, "message": message, "finish_reason": "stop" if reply.finished else "length"}
+        replies = await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s)
+        answers = [answer] + [start_answer(messages) for _ in replies[1:]]  # each choice through the whole pipeline
+        choices = []
+        for i, (choice_answer, r) in enumerate(zip(answers, replies, strict=True)):
+            choice_answer.complete(r.text)
+            message = {"role": "assistant", "content": choice_answer.shown()}
+            choices.append({"index": i, "message": message, "finish_reason": "stop" if r.finished else "length"})
+            if len(replies) > 1:
+                choices[-1]["medbot"] = choice_answer.medbot()
+        completion_tokens = sum(r.completion_tokens for r in replies)
         usage = {
-            "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
-            "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+            "prompt_tokens": replies[0].prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": replies[0].prompt_tokens + completion_tokens,
         }  # fmt: skip
-        return {**head, "object": "chat.completion", "choices": [choice], "usage": usage, "medbot": answer.medbot()}
+        return {**head, "object": "chat.completion", "choices": choices, "usage": usage, "medbot": answer.medbot()}
 
 
 async def guarded_pieces(answer: Answer, pieces):
