@@ -133,8 +133,9 @@ def test_non_urgent_result_is_empty():
 def test_prepend_advice_puts_the_advice_first():
     result = triage("胸口突然很痛，还一直冒冷汗")
     assert result.category == "chest_pain"
-    assert prepend_advice(result, "建议尽快就医。") == f"{result.advice}\n\n建议尽快就医。"
-    assert prepend_advice(result, "") == result.advice
+    text = prepend_advice(result, "建议尽快就医。")
+    assert text == f"【紧急提示】{result.advice}\n\n【模型回答】建议尽快就医。"  # set apart from the model's text
+    assert prepend_advice(result, "") == f"【紧急提示】{result.advice}\n\n【模型回答】"
 
 
 def test_prepend_advice_leaves_ordinary_replies_alone():

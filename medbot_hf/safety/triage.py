@@ -590,16 +590,16 @@ def triage(text: str) -> TriageResult:
     return NOT_URGENT
 
 
+ADVICE_LABEL = "【紧急提示】"  # opens the advice, which is ours, not the model's
+REPLY_LABEL = "【模型回答】"  # opens the model's text after an advice block
+
+
+def advice_block(result: TriageResult) -> str:
+    """The triage advice as a block set apart from the model's text that follows it (API text, the terminal):
+    `ADVICE_LABEL + advice + "\\n\\n" + REPLY_LABEL`; `""` when the message was not urgent."""
+    return f"{ADVICE_LABEL}{result.advice}\n\n{REPLY_LABEL}" if result.urgent else ""
+
+
 def prepend_advice(result: TriageResult, reply: str) -> str:
-    """Put the triage advice before the model's reply when the message was urgent.
-
-    Args:
-        result: the triage of the patient's message.
-        reply: the model's reply.
-
-    Returns:
-        `advice + "\\n\\n" + reply` when urgent, else `reply` unchanged.
-    """
-    if not result.urgent:
-        return reply
-    return f"{result.advice}\n\n{reply}" if reply else result.advice
+    """The model's reply behind the :func:`advice_block` of an urgent message; an ordinary reply is unchanged."""
+    return advice_block(result) + reply
