@@ -13,22 +13,59 @@ import sys
 import threading
 
 from .configs import ChatArguments, GenerationArguments, RerankArguments, parse_args
-from .generation import enable_compiled_decoding, stream_reply
-from .modeling import load_for_inference
+from .generation import enable_compiled_decoding, question_room, stream_reply
+from .modeling import encode_texts, load_for_inference
 from .pipeline import AI_LABEL, start_answer
 from .reranking import Reranker
 from .retrieval import format_consultations, load_model_index
+from .safety import advice_block
 
 BANNER = (
     "medbot-hf 医疗问诊演示。本机器人不是医生，回答由模型生成、可能有误，仅供参考，不能替代专业诊疗。\n"
     "如有急症请立即拨打 120 或前往急诊。输入 /help 查看命令，Ctrl-D 退出。"
 )
 HELP = (
-    "/reset    清空对话历史\n/history  显示对话历史\n/help     显示本帮助\n/quit     退出\n"
-    "回复生成时按 Ctrl-C 可中断该回复。"
+    "/reset    清空对话历史\n/history  显示对话历史\n/help     显示本帮助\n/quit     退出（也可 /exit）\n"
+    "命令不分大小写。回复生成时按 Ctrl-C 可中断该回复；方向键可编辑输入，上下键翻看以前的问题。"
 )
 BOT = f"医生（{AI_LABEL}）: "  # every model line, on screen and in the transcript, says it is AI-generated
+COMMANDS = ("/reset", "/history", "/help", "/quit", "/exit")
 DEFAULT_SAMPLES_FILE = os.path.join("samples", "chat_samples.txt")
+
+
+def history_file(samples_file: str) -> str:
+    """The readline history, next to the transcript: `samples/chat_samples.txt` -> `samples/chat_samples.history`."""
+    return os.path.splitext(samples_file)[0] + ".history"
+
+
+def line_editing(path: str):
+    """Turn on the standard library's readline (arrow keys, Up for earlier questions) with its history in `path`.
+
+    Returns a function that appends the latest line to `path`, or None where readline does not exist (Windows). Reading
+    through readline also takes the terminal out of its line mode, whose 4096-byte line cut a long paste short.
+    """
+    try:
+        import readline
+    except ImportError:
+        return None
+    readline.set_auto_history(True)
+    if os.path.isfile(path):
+        readline.read_history_file(path)
+    open(path, "a", encoding="utf-8").close()  # append_history_file needs the file to exist
+
+    def remember() -> None:
+        readline.append_history_file(1, path)
+
+    return remember
+
+
+def command(line: str) -> str | None:
+    """The command a line asks for (`/HELP` and `/quit now` included), or None for a question. An unknown `/word`
+    is `/help`; a full-width slash (`／`, from a Chinese input method) counts as `/`."""
+    if not line.startswith(("/", "／")):
+        return None
+    word = "/" + line[1:].split(maxsplit=1)[0].lower() if line[1:].strip() else "/help"
+    return word if word in COMMANDS else "/help"
 
 
 class Transcript:
@@ -61,13 +98,19 @@ class ChatSession:
         self.history: list[dict[str, str]] = []
         self.stop_event = threading.Event()
 
+    def overflow(self, question: str) -> tuple[int, int] | None:
+        """`(ids, room)` when `question` alone is longer than a prompt can hold (its start would be cut), else None."""
+        room = question_room(self.model, self.chat_args.max_seq_length, **self.overrides)
+        ids = len(encode_texts(self.tokenizer, [question])[0])
+        return (ids, room) if ids > room else None
+
     def reply(self, question: str, emit) -> tuple[str, bool]:
-        """Answer `question` through the answer pipeline (triage, generate, guard, advice first); returns
-        `(reply, finished)`, the reply as shown. An interrupted reply is not kept in the history."""
+        """Answer `question` through the answer pipeline (triage, generate, guard, advice first as a block of its
+        own); returns `(reply, finished)`, the reply as shown. An interrupted reply is not kept in the history."""
         messages = [*self.history, {"role": "user", "content": question}]
         answer = start_answer(messages)
         if answer.triage.urgent:
-            emit(answer.triage.advice + "\n")
+            emit(advice_block(answer.triage))
         self.stop_event.clear()
         try:
             for piece in stream_reply(
@@ -92,7 +135,15 @@ class ChatSession:
         return format_consultations(found) if found else None
 
 
-def _interactive(session: ChatSession, transcript: Transcript) -> None:
+def overflow_note(session: ChatSession, question: str) -> str | None:
+    """A note for a question longer than the model can read, or None: the start is cut, never silently."""
+    over = session.overflow(question)
+    if over is None:
+        return None
+    return f"（问题有 {over[0]} 个字词，模型一次最多读 {over[1]} 个：只有最后 {over[1]} 个会被读到，开头会被截掉。）"
+
+
+def _interactive(session: ChatSession, transcript: Transcript, remember) -> None:
     def emit(text: str) -> None:
         print(text, end="", flush=True)
 
@@ -101,29 +152,39 @@ def _interactive(session: ChatSession, transcript: Transcript) -> None:
     print(BANNER)
     while True:
         try:
-            line = input("\n患者: ").strip()
+            print()
+            line = input("患者: ").strip()
         except EOFError:
             print("\n再见。")
             return
         except KeyboardInterrupt:
             print("\n(输入 /quit 或按 Ctrl-D 退出)")
             continue
+        except UnicodeDecodeError as e:
+            print(f"输入不是有效的 UTF-8（第 {e.start + 1} 个字节），请重新输入。")
+            continue
         if not line:
             continue
-        if line in ("/quit", "/exit"):
+        if remember:
+            remember()
+        word = command(line)
+        if word in ("/quit", "/exit"):
             print("再见。")
             return
-        if line == "/help":
+        if word == "/help":
             print(HELP)
-        elif line == "/reset":
+        elif word == "/reset":
             session.history = []
             transcript.write("--- reset")
             print("已清空对话历史。")
-        elif line == "/history":
+        elif word == "/history":
             for m in session.history:
                 print(("患者: " if m["role"] == "user" else BOT) + m["content"])
             print(f"({len(session.history) // 2} 轮)")
         else:
+            note = overflow_note(session, line)
+            if note:
+                print(note)
             print(BOT, end="", flush=True)
             text, finished = session.reply(line, emit)
             print("" if finished else " [已中断]")
@@ -135,10 +196,20 @@ def _interactive(session: ChatSession, transcript: Transcript) -> None:
 
 def _piped(session: ChatSession, transcript: Transcript) -> None:
     print(BANNER, file=sys.stderr)
-    for line in sys.stdin:
-        line = line.strip()
+    skipped = 0
+    for number, raw in enumerate(sys.stdin.buffer, 1):  # bytes, so that one bad line cannot end the chat
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as e:
+            skipped += 1
+            shown = raw.decode("utf-8", errors="replace").strip()
+            print(f"第 {number} 行不是有效的 UTF-8（第 {e.start + 1} 个字节），已跳过：{shown}", file=sys.stderr)
+            continue
         if not line:
             continue
+        note = overflow_note(session, line)
+        if note:
+            print(f"第 {number} 行：{note}", file=sys.stderr)
         pieces: list[str] = []
         text, _ = session.reply(line, pieces.append)  # urgent advice first, then the reply
         print("".join(pieces).strip().replace("\n", " "), flush=True)
@@ -146,6 +217,8 @@ def _piped(session: ChatSession, transcript: Transcript) -> None:
             print(similar, file=sys.stderr, flush=True)
         transcript.write(f"患者: {line}")
         transcript.write(f"{BOT}{text}")
+    if skipped:
+        print(f"共跳过 {skipped} 行无效输入。", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -159,9 +232,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: cannot load {chat_args.model_name_or_path}: {e}")
     if chat_args.torch_compile:
         enable_compiled_decoding(model)
-    transcript = Transcript(chat_args.samples_file or DEFAULT_SAMPLES_FILE, chat_args.model_name_or_path)
+    samples_file = chat_args.samples_file or DEFAULT_SAMPLES_FILE
+    transcript = Transcript(samples_file, chat_args.model_name_or_path)
     session = ChatSession(model, tokenizer, chat_args, gen_args, reranker, index)
     try:
-        (_interactive if sys.stdin.isatty() else _piped)(session, transcript)
+        if sys.stdin.isatty():
+            _interactive(session, transcript, line_editing(history_file(samples_file)))
+        else:
+            _piped(session, transcript)
     finally:
         transcript.close()

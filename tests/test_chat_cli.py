@@ -1,5 +1,6 @@
 """The terminal chat, driven as a person would: a real pseudo-terminal (pexpect), real keys, a real model."""
 
+import os
 import re
 import subprocess
 import sys
@@ -67,13 +68,85 @@ def test_streaming_and_ctrl_c_interrupts_only_the_reply(slow_model, tmp_path):
     assert "[interrupted]" in (tmp_path / "s.txt").read_text(encoding="utf-8")
 
 
-def test_urgent_message_gets_advice_first(trained, tmp_path):
+def test_urgent_message_gets_advice_first_set_apart(trained, tmp_path):
     child = spawn(trained[0], tmp_path, "--max_new_tokens", "10")
     child.sendline("胸口剧痛，满头大汗，左胳膊发麻")
     child.expect("医生（AI生成）: ")
-    child.expect("120")
+    child.expect("【紧急提示】")
+    child.expect("【模型回答】")
+    assert "120" in child.before and child.before.rstrip().endswith("。")  # the advice, then a blank line
+    child.expect("患者: ")
     child.sendline("/quit")
     child.expect(pexpect.EOF)
+    piped = subprocess.run(
+        [*CHAT, "--model_name_or_path", str(trained[0]), "--samples_file", str(tmp_path / "p.txt"),
+         "--max_new_tokens", "5"],
+        input="胸口剧痛，满头大汗，左胳膊发麻\n", capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    line = piped.stdout.strip()
+    assert line.startswith("【紧急提示】") and "120" in line.split("【模型回答】")[0] and "\n" not in line
+
+
+def test_line_editing_and_history_across_sessions(trained, tmp_path):
+    child = spawn(trained[0], tmp_path, "--max_new_tokens", "4")
+    child.send("头疼\x1b[DX\r")  # Left moves the cursor back one character: the question is 头X疼
+    child.expect("医生（AI生成）: ")
+    child.expect("患者: ")
+    child.send("\x1b[A\r")  # Up recalls the last question
+    child.expect("医生（AI生成）: ")
+    child.expect("患者: ")
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    assert "头X疼" in (tmp_path / "s.history").read_text(encoding="utf-8")  # next to the transcript s.txt
+    child = spawn(trained[0], tmp_path, "--max_new_tokens", "4")
+    child.send("\x1b[A\x1b[A\r")  # a new session recalls the last one's questions: /quit, then 头X疼
+    child.expect("医生（AI生成）: ")
+    child.expect("患者: ")
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    transcript = (tmp_path / "s.txt").read_text(encoding="utf-8")
+    assert transcript.count("患者: 头X疼\n") == 3 and "\x1b" not in transcript
+
+
+def test_long_paste_arrives_whole_and_overflow_is_said(trained, tmp_path):
+    child = spawn(trained[0], tmp_path, "--max_new_tokens", "4")
+    question = "头疼" * 2500  # 5,000 characters, three times the terminal's 4,096-byte line
+    child.send(question + "\r")
+    child.expect("问题有 5000 个字词", timeout=120)  # the model reads 122 of them: say so, do not cut silently
+    child.expect("医生（AI生成）: ")
+    child.expect("患者: ")
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    assert f"患者: {question}\n" in (tmp_path / "s.txt").read_text(encoding="utf-8")
+
+
+def test_commands_are_case_insensitive_and_unknown_ones_get_help(trained, tmp_path):
+    child = spawn(trained[0], tmp_path, "--max_new_tokens", "4")
+    for line in ("/HELP", "/Foo bar", "／help"):
+        child.sendline(line)
+        child.expect("命令不分大小写")
+    os.write(child.child_fd, b"\xff\xfe\r")  # bytes that are not UTF-8 typed at the prompt
+    child.expect("不是有效的 UTF-8")
+    child.sendline("/History")
+    child.expect(r"\(0 轮\)")  # none of them went to the model
+    child.sendline("/QUIT now")
+    child.expect("再见")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_piped_invalid_utf8_is_reported_and_skipped(trained, tmp_path):
+    result = subprocess.run(
+        [*CHAT, "--model_name_or_path", str(trained[0]), "--samples_file", str(tmp_path / "s.txt"),
+         "--max_new_tokens", "5"],
+        input="我咳嗽一周了\n".encode() + b"\xff\xfe\xe5\xa4\xb4\n" + "孩子拉肚子怎么办？\n".encode(),
+        capture_output=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    stderr = result.stderr.decode()
+    assert result.returncode == 0 and "Traceback" not in stderr, stderr
+    assert len(result.stdout.decode().splitlines()) == 2  # the two good lines were answered
+    assert "第 2 行不是有效的 UTF-8" in stderr and "共跳过 1 行" in stderr
 
 
 def test_piped_stdin_answers_each_line(trained, tmp_path):
