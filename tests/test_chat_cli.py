@@ -14,7 +14,9 @@ CHAT = [sys.executable, str(ROOT / "recipes" / "chat.py")]
 
 def spawn(model_dir, tmp_path, *extra):
     args = [*CHAT[1:], "--model_name_or_path", str(model_dir), "--samples_file", str(tmp_path / "s.txt"), *extra]
-    child = pexpect.spawn(CHAT[0], args, encoding="utf-8", timeout=60, cwd=str(tmp_path), dimensions=(40, 200))
+    child = pexpect.spawn(
+        CHAT[0], args, encoding="utf-8", codec_errors="replace", timeout=60, cwd=str(tmp_path), dimensions=(40, 200)
+    )
     child.expect("不是医生")
     child.expect("患者: ")
     return child
