@@ -160,10 +160,15 @@ def _interactive(session: ChatSession, transcript: Transcript, remember) -> None
         except KeyboardInterrupt:
             print("\n(输入 /quit 或按 Ctrl-D 退出)")
             continue
-        except UnicodeDecodeError as e:
+        except UnicodeDecodeError as e:  # plain input(); readline hands the bad bytes over as lone surrogates
             print(f"输入不是有效的 UTF-8（第 {e.start + 1} 个字节），请重新输入。")
             continue
         if not line:
+            continue
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError as e:
+            print(f"输入不是有效的 UTF-8（第 {e.start + 1} 个字），请重新输入。")
             continue
         if remember:
             remember()
