@@ -86,6 +86,10 @@ class ChatResponse(BaseModel):
     reply: str
     triage: Triage
     medbot: Medbot
+    context_messages: int = Field(
+        description="How many of the request's last messages the reply was based on: send these, the reply and the "
+        "next question next time (the page does); never more than the turn limit allows"
+    )
 
 
 class CompletionRequest(Sampling):
@@ -183,6 +187,13 @@ def check_messages(messages: list[dict[str, str]], limits: ServeLimits) -> None:
     if not is_prompt(messages):
         message = "messages: roles must alternate user/assistant, start and end with user (a system turn first)"
         raise RequestError(422, "messages", message)
+
+
+def context_messages(turns: int, limits: ServeLimits) -> int:
+    """The trailing messages of a request worth sending again: the `turns` the prompt kept (an odd count, from a user
+    turn to the question), fewer if the next request (these, the reply and a new question) would break `max_turns`."""
+    most = limits.max_turns - 2
+    return min(turns, most if most % 2 else most - 1)
 
 
 def sampling_params(request: Sampling, limits: ServeLimits) -> dict:

@@ -18,7 +18,7 @@ from transformers import (
     TextIteratorStreamer,
 )
 
-from .chat_format import IGNORE_INDEX, encode_messages, is_prompt, split_system
+from .chat_format import IGNORE_INDEX, encode_messages, is_prompt, split_system, truncate_turns
 from .modeling import encode_texts
 from .reranking import Reranker, mean_token_log_probs
 
@@ -79,6 +79,26 @@ def question_room(model, max_seq_length: int | None = None, **overrides) -> int:
     """The most ids of a lone question a prompt holds (`[CLS]` and its `[SEP]` aside); a longer one loses its start
     (:func:`~medbot_hf.chat_format.truncate_turns`). The keyword arguments are those of :func:`generate_replies`."""
     return _room(model, max_seq_length, _config(model, overrides)) - 2
+
+
+def prompt_turns(
+    model,
+    tokenizer: PreTrainedTokenizerBase,
+    messages: list[dict[str, str]],
+    *,
+    max_seq_length: int | None = None,
+    max_history_len: int | None = None,
+    **overrides,
+) -> int:
+    """How many of the latest turns of `messages` (a system message aside) the prompt keeps, whole or cut, by the
+    rule :func:`generate_replies` applies (:func:`trim_history`, then the truncation of :func:`build_prompt`): a
+    client that keeps the history need send no more than these next time. Arguments as for :func:`generate_replies`.
+    """
+    system, turns = split_system(trim_history(messages, max_history_len))
+    ids = encode_texts(tokenizer, [m["content"] for m in ([system] if system else []) + turns])
+    system_ids, turn_ids = (ids[0], ids[1:]) if system else (None, ids)
+    room = _room(model, max_seq_length, _config(model, overrides))
+    return len(truncate_turns(turn_ids, room, system_ids)[1])
 
 
 def _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config) -> dict[str, torch.Tensor]:

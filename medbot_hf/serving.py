@@ -35,6 +35,7 @@ from .api_schema import (
     check_messages,
     check_unsupported,
     completion_params,
+    context_messages,
     error,
     find_surrogate,
     message_texts,
@@ -42,8 +43,9 @@ from .api_schema import (
     sse,
 )
 from .batching import Batcher, QueueFull
-from .generation import Reply, until_stop
+from .generation import Reply, prompt_turns, until_stop
 from .pipeline import Answer, start_answer
+from .safety import advice_block
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -134,6 +136,14 @@ def _checked_messages(body: Sampling, limits: ServeLimits) -> list[dict]:
 
 def _reply_params(body: Sampling, limits: ServeLimits) -> tuple[list[dict], dict]:
     return _checked_messages(body, limits), sampling_params(body, limits)
+
+
+def _context(batcher: Batcher, messages: list[dict], params: dict, limits: ServeLimits) -> int:
+    """`context_messages` for the page: what of this history the model read, by generation's own trimming rule."""
+    model, tokenizer = batcher.model, batcher.tokenizer
+    room = {"max_seq_length": batcher.max_seq_length, "max_new_tokens": params.get("max_new_tokens")}
+    turns = prompt_turns(model, tokenizer, messages, **room)
+    return context_messages(turns, limits)
 
 
 def _submit(batcher: Batcher, messages: list[dict], params: dict, stream: bool = False):
@@ -227,21 +237,29 @@ def create_app(
         reply = (await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s))[0]
         answer.complete(reply.text)
         log("/api/chat", messages, started)
-        return {"reply": answer.text, "triage": vars(answer.triage), "medbot": answer.medbot()}
+        context = _context(batcher, messages, params, limits)
+        return {
+            "reply": answer.text,
+            "triage": vars(answer.triage),
+            "medbot": answer.medbot(),
+            "context_messages": context,
+        }
 
     @app.post("/api/chat/stream")
     async def chat_stream(body: Sampling) -> StreamingResponse:
         """Server-Sent Events: `{"triage", "medbot"}` first, then `{"delta"}` pieces (whole checked sentences), then
-        `{"done", "reply", "medbot"}` with what the guard did."""
+        `{"done", "reply", "medbot", "context_messages"}` with what the guard did."""
         messages, params = _reply_params(body, limits)
         answer = start_answer(messages)
+        context = _context(batcher, messages, params, limits)
         job = _submit(batcher, messages, params, stream=True)
 
         async def events():
             yield sse({"triage": vars(answer.triage), "medbot": answer.medbot()})
             async for shown in guarded_pieces(answer, stream_pieces(batcher, job, limits.request_timeout_s)):
                 yield sse({"delta": shown})
-            yield sse({"done": True, "reply": answer.text, "medbot": answer.medbot()})
+            done = {"done": True, "reply": answer.text, "medbot": answer.medbot(), "context_messages": context}
+            yield sse(done)
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
@@ -312,8 +330,7 @@ async def _completion_chunks(batcher: Batcher, job, head: dict, answer: Answer, 
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
         return sse({**head, "object": "chat.completion.chunk", "choices": [choice], "medbot": answer.medbot()})
 
-    advice = f"{answer.triage.advice}\n\n" if answer.triage.urgent else ""
-    yield chunk({"role": "assistant", "content": advice})
+    yield chunk({"role": "assistant", "content": advice_block(answer.triage)})
     async for shown in guarded_pieces(answer, stream_pieces(batcher, job, limits.request_timeout_s)):
         yield chunk({"content": shown})
     yield chunk({}, "stop")

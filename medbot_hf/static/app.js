@@ -3,6 +3,7 @@
 "use strict";
 
 const STORE = "medbot-history";
+const CONTEXT_STORE = "medbot-context"; // how many trailing history messages the next request carries
 const KEY_STORE = "medbot-api-key";
 const $ = (id) => document.getElementById(id);
 let history = load();
@@ -16,20 +17,40 @@ function load() {
   }
 }
 
-function save() {
+function save(context) {
   localStorage.setItem(STORE, JSON.stringify(history));
+  if (context === null) localStorage.removeItem(CONTEXT_STORE);
+  else localStorage.setItem(CONTEXT_STORE, String(context));
 }
 
-function bubble(role, text) {
+// The messages the next request sends: the server's done event says how many of the last request's messages the
+// model read (its own trimming rule, `context_messages`); those, the reply and the new question are enough.
+function toSend(question) {
+  const context = parseInt(localStorage.getItem(CONTEXT_STORE), 10);
+  const recent = Number.isInteger(context) && context >= 0 ? history.slice(history.length - context) : history;
+  return recent.map((m) => ({ role: m.role, content: m.content })).concat([{ role: "user", content: question }]);
+}
+
+function follow() {
+  $("log").scrollTop = $("log").scrollHeight;
+}
+
+function bubble(role, text, advice) {
   const div = document.createElement("div");
   div.className = "msg " + role;
   const who = document.createElement("span");
   who.className = "who";
   who.textContent = role === "user" ? "您" : "医生（模型）";
+  div.append(who);
+  const box = document.createElement("div"); // the red-flag advice: ours, set apart from the model's text
+  box.className = "advice";
+  box.setAttribute("role", "alert");
+  div.append(box);
+  showAdvice(box, advice);
   const body = document.createElement("span");
   body.className = "text";
   body.textContent = text;
-  div.append(who, body);
+  div.append(body);
   if (role !== "user") {
     // Every bot bubble says it is AI-generated (人工智能生成合成内容标识办法).
     const label = document.createElement("span");
@@ -38,25 +59,37 @@ function bubble(role, text) {
     div.append(label);
   }
   $("log").append(div);
-  $("log").scrollTop = $("log").scrollHeight;
+  follow();
   return body;
+}
+
+function showAdvice(box, advice) {
+  box.hidden = !advice;
+  box.textContent = advice ? "紧急提示：" + advice : "";
 }
 
 function render() {
   $("log").replaceChildren();
-  history.forEach((m) => bubble(m.role, m.content));
-}
-
-function showTriage(triage) {
-  const box = $("triage");
-  box.hidden = !(triage && triage.urgent);
-  box.textContent = triage && triage.urgent ? triage.advice : "";
+  history.forEach((m) => bubble(m.role, m.content, m.advice));
 }
 
 function status(text) {
   $("status").hidden = !text;
   $("status").textContent = text || "";
 }
+
+// Every error the page shows is in Chinese; the server's English message stays in the network log.
+function problem(status) {
+  if (status === 401) return "需要正确的 API 密钥：请在输入框上方填写后重新发送。";
+  if (status === 413) return "消息太长，服务器拒绝了这次请求：请缩短后重新发送，或点“新对话”重新开始。";
+  if (status === 400 || status === 422) return "服务器无法处理这条消息（格式有误），请修改后重新发送。";
+  if (status === 429 || status === 503) return "服务器正忙，请稍等几秒后重新发送。";
+  if (status === 504) return "回复超时，请稍后重新发送。";
+  if (status >= 500) return "服务器出错，请稍后重新发送。";
+  return "请求失败（错误码 " + status + "），请重新发送。";
+}
+
+class PageError extends Error {}
 
 function headers() {
   const h = { "Content-Type": "application/json" };
@@ -85,29 +118,49 @@ async function* events(response) {
 }
 
 async function ask(question) {
-  const asked = history.concat([{ role: "user", content: question }]);
+  const messages = toSend(question);
   bubble("user", question);
   const body = bubble("assistant", "…");
-  const response = await fetch("/api/chat/stream", { method: "POST", headers: headers(), body: JSON.stringify({ messages: asked }) });
+  let response;
+  try {
+    response = await fetch("/api/chat/stream", { method: "POST", headers: headers(), body: JSON.stringify({ messages }) });
+  } catch (e) {
+    throw new PageError("无法连接服务器，请检查网络或服务器是否在运行，然后重新发送。");
+  }
   if (!response.ok) {
-    body.parentElement.remove();
-    const problem = await response.json().catch(() => ({}));
     if (response.status === 401) $("key").hidden = false;
-    throw new Error((problem.error && problem.error.message) || "请求失败 (" + response.status + ")");
+    throw new PageError(problem(response.status));
   }
   let reply = "";
-  for await (const event of events(response)) {
-    if (event.triage) showTriage(event.triage);
-    if (event.delta) {
-      reply += event.delta;
-      body.textContent = reply;
-      $("log").scrollTop = $("log").scrollHeight;
+  let advice = "";
+  let context = null;
+  let done = false;
+  try {
+    for await (const event of events(response)) {
+      if (event.triage && event.triage.urgent) {
+        advice = event.triage.advice;
+        showAdvice(body.parentElement.querySelector(".advice"), advice);
+      }
+      if (event.delta) {
+        reply += event.delta;
+        body.textContent = reply;
+        follow();
+      }
+      if (event.done) {
+        reply = event.reply;
+        context = event.context_messages;
+        done = true;
+      }
     }
-    if (event.done) reply = event.reply;
+  } catch (e) {
+    done = false;
   }
+  if (!done) throw new PageError("回复中断了，请重新发送。");
   body.textContent = reply;
-  history = asked.concat([{ role: "assistant", content: reply }]);
-  save();
+  follow();
+  const turn = { role: "user", content: question };
+  history = history.concat([turn, advice ? { role: "assistant", content: reply, advice } : { role: "assistant", content: reply }]);
+  save(Number.isInteger(context) ? context + 1 : null); // what the model read, plus its reply
 }
 
 $("ask").addEventListener("submit", async (e) => {
@@ -121,11 +174,13 @@ $("ask").addEventListener("submit", async (e) => {
   try {
     await ask(question);
   } catch (err) {
-    status(err.message);
+    status(err instanceof PageError ? err.message : "页面出错了，请刷新后重试。");
     render();
+    if (!$("input").value) $("input").value = question; // the typed question is never lost
   } finally {
     $("send").disabled = false;
     $("input").focus();
+    follow();
   }
 });
 
@@ -138,8 +193,7 @@ $("input").addEventListener("keydown", (e) => {
 
 $("reset").addEventListener("click", () => {
   history = [];
-  save();
-  showTriage(null);
+  save(null);
   status("");
   render();
 });
