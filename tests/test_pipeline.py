@@ -10,7 +10,7 @@ def test_urgent_answer_puts_advice_first_and_guards_the_reply():
     answer = start_answer(URGENT)
     assert answer.triage == triage(URGENT[0]["content"]) and answer.triage.category == "chest_pain"
     assert answer.complete("请马上去医院。硝酸甘油一次一片。") == f"请马上去医院。{NOTES['dose']}"
-    assert answer.shown() == f"{answer.triage.advice}\n\n请马上去医院。{NOTES['dose']}"
+    assert answer.shown() == f"【紧急提示】{answer.triage.advice}\n\n【模型回答】请马上去医院。{NOTES['dose']}"
     assert answer.medbot() == {
         "ai_generated": True,
         "triage": {"urgent": True, "category": "chest_pain", "advice": answer.triage.advice},

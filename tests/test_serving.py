@@ -175,7 +175,8 @@ def test_openai_client(api):
     urgent = client.chat.completions.create(
         model="out", messages=[{"role": "user", "content": "胸口剧痛，满头大汗，左胳膊发麻"}], max_tokens=4
     )
-    assert urgent.choices[0].message.content.startswith(triage("胸口剧痛，满头大汗，左胳膊发麻").advice)
+    content = urgent.choices[0].message.content
+    assert content.startswith("【紧急提示】" + triage("胸口剧痛，满头大汗，左胳膊发麻").advice + "\n\n【模型回答】")
     assert urgent.model_extra["medbot"]["triage"]["category"] == "chest_pain"
 
 
