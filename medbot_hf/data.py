@@ -2,10 +2,12 @@
 
 `get_raw_datasets` reads, validates and splits the corpus into a `DatasetDict` with one `messages` row per dialogue;
 `get_dataset` turns that into `input_ids`/`labels`/`length` with the one chat format and caches the result on disk.
+With `packing`, `pack_dataset` then lays several dialogues end to end in each row (see its docstring).
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -15,7 +17,8 @@ import shutil
 
 import numpy as np
 from datasets import Dataset, DatasetDict, Features, List, Value, load_from_disk
-from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
+import torch
+from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, PreTrainedTokenizerBase
 
 from .chat_format import IGNORE_INDEX, encode_messages
 from .corpus import CorpusError, ParsedCorpus, read_corpus, record_messages
@@ -220,8 +223,108 @@ def get_dataset(raw: DatasetDict, tokenizer: PreTrainedTokenizerBase, data_args)
     return load_from_disk(path), stats
 
 
-def get_collator(tokenizer: PreTrainedTokenizerBase, pad_to_multiple_of: int | None = None) -> DataCollatorForSeq2Seq:
-    """Right-pads `input_ids` with `[PAD]` (0), `labels` with -100, and adds the `attention_mask`."""
+PACKED_FEATURES = Features(
+    {
+        "input_ids": List(Value("int32")),
+        "labels": List(Value("int32")),
+        "position_ids": List(Value("int32")),
+        "length": Value("int32"),
+    }
+)
+
+
+def pack_rows(lengths: list[int], row_length: int) -> list[list[int]]:
+    """Best-fit decreasing: each dialogue, longest first, goes into the fullest row it still fits in.
+
+    Deterministic (ties keep corpus order), so a resumed run packs exactly the rows it started with.
+
+    Returns:
+        Per row, the indices of its dialogues, in the order they are laid out.
+    """
+    rows: list[list[int]] = []
+    free: list[tuple[int, int]] = []  # (room left, row index), sorted
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        if lengths[i] > row_length:
+            raise ValueError(f"dialogue {i} has {lengths[i]} tokens, more than a row's {row_length}")
+        at = bisect.bisect_left(free, (lengths[i], -1))
+        if at == len(free):
+            rows.append([i])
+            room, row = row_length - lengths[i], len(rows) - 1
+        else:
+            (room, row) = free.pop(at)
+            rows[row].append(i)
+            room -= lengths[i]
+        bisect.insort(free, (room, row))
+    return rows
+
+
+def pack_dataset(ds: Dataset, row_length: int) -> tuple[Dataset, dict]:
+    """Lay tokenized dialogues end to end in rows of at most `row_length` tokens, with no padding between them.
+
+    Each row is what `transformers.DataCollatorWithFlattening` makes of its dialogues: `position_ids` restart at 0
+    at every dialogue, and the label of each dialogue's first token is -100, so no token is ever trained to predict
+    the next dialogue's start (the chat format already keeps patient text and `[CLS]` unlabelled unless
+    `loss_on=all`). With no `attention_mask`, transformers builds a block-diagonal causal mask from the restarting
+    `position_ids` (`masking_utils.find_packed_sequence_indices`, for sdpa and eager), so attention never crosses a
+    dialogue boundary and every token's loss is what it is when its dialogue runs alone.
+
+    Returns:
+        `(rows, stats)`: a `Dataset` of `input_ids`/`labels`/`position_ids`/`length`, and counts of rows, dialogues
+        and the share of row room that real tokens fill.
+    """
+    flatten = DataCollatorWithFlattening(return_tensors="np")
+    lengths = list(ds["length"])
+    out = {"input_ids": [], "labels": [], "position_ids": [], "length": []}
+    for members in pack_rows(lengths, row_length):
+        row = flatten([{"input_ids": ds[i]["input_ids"], "labels": ds[i]["labels"]} for i in members])
+        for key in ("input_ids", "labels", "position_ids"):
+            out[key].append(row[key][0].tolist())
+        out["length"].append(sum(lengths[i] for i in members))
+    rows = Dataset.from_dict(out, features=PACKED_FEATURES)
+    fill = sum(lengths) / max(len(rows) * row_length, 1)
+    return rows, {"dialogues": len(ds), "rows": len(rows), "row_length": row_length, "fill": round(fill, 4)}
+
+
+def pack_splits(tokenized: DatasetDict, row_length: int) -> tuple[DatasetDict, dict]:
+    """:func:`pack_dataset` on every split (evaluation too: its per-token losses are the same packed or not)."""
+    packed, stats = {}, {}
+    for split, ds in tokenized.items():
+        packed[split], stats[split] = pack_dataset(ds, row_length)
+    return DatasetDict(packed), stats
+
+
+class PackedRowCollator:
+    """Stacks packed rows into `input_ids`, `labels` and `position_ids`, with no `attention_mask` (the mask comes
+    from the restarting `position_ids`). Each row is filled out to `row_length` (a fixed shape, so a compiled step
+    compiles once), else to the batch's longest row rounded up to `pad_to_multiple_of`. The filler is `[PAD]`,
+    labelled -100, with positions of its own from 0: a block that attends only to itself and is never trained on.
+    """
+
+    def __init__(self, pad_token_id: int, row_length: int | None = None, pad_to_multiple_of: int | None = None):
+        self.pad_token_id, self.row_length, self.multiple = pad_token_id, row_length, pad_to_multiple_of
+
+    def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        width = self.row_length or max(len(f["input_ids"]) for f in features)
+        if self.multiple:
+            width = -(-width // self.multiple) * self.multiple
+        batch = {"input_ids": [], "labels": [], "position_ids": []}
+        for f in features:
+            tail = width - len(f["input_ids"])
+            batch["input_ids"].append([*f["input_ids"], *[self.pad_token_id] * tail])
+            batch["labels"].append([*f["labels"], *[IGNORE_INDEX] * tail])
+            batch["position_ids"].append([*f["position_ids"], *range(tail)])
+        return {k: torch.tensor(v, dtype=torch.long) for k, v in batch.items()}
+
+
+def get_collator(
+    tokenizer: PreTrainedTokenizerBase,
+    pad_to_multiple_of: int | None = None,
+    packed_row_length: int | None = None,
+):
+    """The batch collator. Unpacked: right-pads `input_ids` with `[PAD]` (0), `labels` with -100, and adds the
+    `attention_mask`. Packed (`packed_row_length` set): a :class:`PackedRowCollator` filling rows to that length."""
+    if packed_row_length:
+        return PackedRowCollator(tokenizer.pad_token_id, packed_row_length, pad_to_multiple_of)
     return DataCollatorForSeq2Seq(
         tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX, pad_to_multiple_of=pad_to_multiple_of
     )
