@@ -69,25 +69,23 @@ def recipe_args(args, output_dir: str) -> list[str]:
 
 
 def run_accelerate_loop(args, argv: list[str]) -> dict:
-    from accelerate import Accelerator
-    from accelerate.utils import GradientAccumulationPlugin
-
     import medbot_hf.accelerate_loop as loop
     from medbot_hf.configs import FINETUNE_ARGS, parse_args
+    from medbot_hf.data import training_collator
     from medbot_hf.training import prepare
 
     model_args, data_args, _, training_args = parse_args(FINETUNE_ARGS, argv)
-    plugin = GradientAccumulationPlugin(num_steps=1, sync_with_dataloader=False)  # as the recipe creates it
-    precision, cpu = "bf16" if training_args.bf16 else "no", not torch.cuda.is_available()
-    accelerator = Accelerator(gradient_accumulation_plugin=plugin, mixed_precision=precision, cpu=cpu)
+    accelerator = loop.make_accelerator(training_args)  # as the recipe creates it
     set_seed_and_dir(training_args)
     tokenizer, _, tokenized, model = prepare(model_args, data_args, training_args)
-    run = loop.build_run(accelerator, model, tokenizer, tokenized, training_args, data_args.pad_to_multiple_of)
+    collate = training_collator(tokenizer, data_args)
+    run = loop.build_run(accelerator, model, tokenizer, tokenized, training_args, collate)
     clock, seen, step = Clock(args.warmup), [0], loop.train_step
 
     def counted_step(run, window):  # the real step, then count what it trained on
         record = step(run, window)
-        seen[0] += int(accelerator.reduce(sum(b["attention_mask"].sum() for b in window), "sum"))
+        real = sum((b["input_ids"] != tokenizer.pad_token_id).sum() for b in window)  # padded or packed
+        seen[0] += int(accelerator.reduce(real, "sum"))
         clock.tick(seen[0])
         return record
 
@@ -101,7 +99,7 @@ def run_trainer(args, argv: list[str]) -> dict:
     from transformers import Trainer, TrainerCallback
 
     from medbot_hf.configs import FINETUNE_ARGS, parse_args
-    from medbot_hf.data import get_collator
+    from medbot_hf.data import training_collator
     from medbot_hf.training import prepare
 
     model_args, data_args, _, training_args = parse_args(FINETUNE_ARGS, argv)
@@ -114,7 +112,7 @@ def run_trainer(args, argv: list[str]) -> dict:
         def on_step_end(self, args, state, control, **kwargs):
             clock.tick(state.num_input_tokens_seen)  # already summed over processes
 
-    collator = get_collator(tokenizer, data_args.pad_to_multiple_of)
+    collator = training_collator(tokenizer, data_args)
     trainer = Trainer(model=model, args=training_args, train_dataset=tokenized["train"], data_collator=collator,
                       processing_class=tokenizer, callbacks=[Tick()])  # fmt: skip
     trainer.train()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DistributedType
+from accelerate.utils import DistributedType, GradientAccumulationPlugin, TorchDynamoPlugin
 from torch.distributed.tensor import DTensor
 from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
 from tqdm.auto import tqdm
@@ -68,11 +68,26 @@ class Run:
     state: LoopState
 
 
-def get_dataloaders(
-    tokenized, tokenizer, args, pad_to_multiple_of: int | None = None
-) -> tuple[DataLoader, DataLoader, torch.Generator]:
-    """Train and eval loaders; `train_sampling_strategy` orders the train set as it does for the Trainer."""
-    train, valid = (tokenized[split].select_columns(["input_ids", "labels"]) for split in ("train", "validation"))
+def make_accelerator(args) -> Accelerator:
+    """The loop's `Accelerator`: `--bf16`/`--fp16` mixed precision, and `--torch_compile` (with its backend and
+    mode) as the Trainer passes it. Without a GPU, `cpu=True` makes DDP ranks one gloo group. Each step's
+    micro-batches are fetched together to count their tokens, so accumulation counts steps rather than watching for
+    the dataloader's end."""
+    return Accelerator(
+        gradient_accumulation_plugin=GradientAccumulationPlugin(
+            num_steps=args.gradient_accumulation_steps, sync_with_dataloader=False
+        ),
+        mixed_precision="bf16" if args.bf16 else "fp16" if args.fp16 else "no",
+        cpu=args.use_cpu or not torch.cuda.is_available(),
+        dynamo_plugin=TorchDynamoPlugin(backend=args.torch_compile_backend, mode=args.torch_compile_mode),
+    )
+
+
+def get_dataloaders(tokenized, tokenizer, args, collate_fn=None) -> tuple[DataLoader, DataLoader, torch.Generator]:
+    """Train and eval loaders; `train_sampling_strategy` orders the train set as it does for the Trainer.
+    `collate_fn` defaults to padded dialogues (`data.get_collator`); packed rows need `data.training_collator`."""
+    columns = [c for c in ("input_ids", "labels", "position_ids") if c in tokenized["train"].column_names]
+    train, valid = (tokenized[split].select_columns(columns) for split in ("train", "validation"))
     generator, strategy = torch.Generator(), args.train_sampling_strategy
     if strategy == "group_by_length":  # megabatches sized as the Trainer sizes them
         batch = args.per_device_train_batch_size * args.gradient_accumulation_steps
@@ -81,7 +96,7 @@ def get_dataloaders(
         sampler = RandomSampler(train, generator=generator) if strategy == "random" else SequentialSampler(train)
     else:
         raise ValueError(f"--train_sampling_strategy {strategy}: use random, sequential or group_by_length")
-    common = {"collate_fn": get_collator(tokenizer, pad_to_multiple_of), "num_workers": args.dataloader_num_workers}
+    common = {"collate_fn": collate_fn or get_collator(tokenizer), "num_workers": args.dataloader_num_workers}
     # Its own generator seeds the workers, so starting an epoch never draws from the global RNG that dropout uses:
     # a resumed run replays the same dropout masks.
     train_loader = DataLoader(
@@ -91,11 +106,9 @@ def get_dataloaders(
     return train_loader, DataLoader(valid, batch_size=args.per_device_eval_batch_size, **common), generator
 
 
-def build_run(
-    accelerator: Accelerator, model, tokenizer, tokenized, args, pad_to_multiple_of: int | None = None
-) -> Run:
+def build_run(accelerator: Accelerator, model, tokenizer, tokenized, args, collate_fn=None) -> Run:
     """Loaders, optimizer and schedule for `args`, prepared in one call (DeepSpeed reads the batch size there)."""
-    train_loader, eval_loader, generator = get_dataloaders(tokenized, tokenizer, args, pad_to_multiple_of)
+    train_loader, eval_loader, generator = get_dataloaders(tokenized, tokenizer, args, collate_fn)
     batches, processes = len(train_loader), accelerator.num_processes  # each process takes every n-th batch
     per_process = batches // processes if args.dataloader_drop_last else math.ceil(batches / processes)
     if per_process == 0:  # else the loop would wait forever for a first step
@@ -177,7 +190,7 @@ def evaluate(run: Run) -> dict:
     acc, model, start = run.accelerator, run.model.eval(), time.perf_counter()
     totals = torch.zeros(3, dtype=torch.float64, device=acc.device)  # NLL, label tokens, correct argmax
     for batch in run.eval_loader:
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits  # padded, or packed rows
         totals += acc.gather_for_metrics(label_token_sums(logits, batch["labels"])).sum(0)  # drops padding duplicates
     model.train()
     nll, count, correct = totals.tolist()
@@ -309,7 +322,10 @@ def save_final_folder(run: Run, train_metrics: dict) -> dict:
     eval_metrics = {**evaluate(run), "epoch": train_metrics["epoch"]}
     state.log_history.append({**eval_metrics, "step": state.global_step})
     logger.info("Final evaluation: %s", json.dumps(eval_metrics))
-    model, state_dict = acc.unwrap_model(run.model), acc.get_state_dict(run.model)
+    # Under --torch_compile the state dict comes back with the compiled wrapper's `_orig_mod.` prefix on every key.
+    model = acc.unwrap_model(run.model, keep_torch_compile=False)
+    state_dict = acc.get_state_dict(run.model)  # None on ZeRO-3's other ranks
+    state_dict = state_dict and {k.removeprefix("_orig_mod."): v for k, v in state_dict.items()}
     model.save_pretrained(args.output_dir, is_main_process=acc.is_main_process, state_dict=state_dict)
     if acc.is_main_process:
         run.tokenizer.save_pretrained(args.output_dir)

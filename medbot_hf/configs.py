@@ -77,6 +77,20 @@ class DataArguments:
     pad_to_multiple_of: int | None = field(
         default=None, metadata={"help": "Pad each batch to a multiple of this length (GPUs: fewer distinct shapes)."}
     )
+    packing: bool = field(
+        default=False,
+        metadata={
+            "help": "Lay dialogues end to end in rows of up to max_seq_length tokens (best-fit decreasing), with no "
+            "padding between them: position_ids restart and attention stays inside each dialogue."
+        },
+    )
+    max_tokens_per_batch: int | None = field(
+        default=None,
+        metadata={
+            "help": "Token budget per device and micro-batch, instead of per_device_train_batch_size dialogues: "
+            "needs --packing, and trains max_tokens_per_batch // max_seq_length rows."
+        },
+    )
     max_train_samples: int | None = field(default=None, metadata={"help": "Keep only this many train dialogues."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Keep only this many eval dialogues."})
     preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
@@ -98,6 +112,12 @@ class DataArguments:
             raise ValueError(f"pad_to_multiple_of must be at least 1, got {self.pad_to_multiple_of}.")
         if self.max_seq_length < 4:
             raise ValueError(f"--max_seq_length must be at least 4, got {self.max_seq_length}")
+        if self.max_tokens_per_batch is not None:
+            if not self.packing:
+                raise ValueError("--max_tokens_per_batch needs --packing (rows of max_seq_length tokens)")
+            if self.max_tokens_per_batch < self.max_seq_length:
+                budget, length = self.max_tokens_per_batch, self.max_seq_length
+                raise ValueError(f"--max_tokens_per_batch {budget} holds no row of --max_seq_length {length}")
         if self.turn_order not in TURN_ORDERS:  # a YAML value bypasses argparse's choices
             raise ValueError(f"--turn_order must be one of {', '.join(TURN_ORDERS)}, got {self.turn_order!r}")
 

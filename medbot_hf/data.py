@@ -16,8 +16,8 @@ import os
 import shutil
 
 import numpy as np
-from datasets import Dataset, DatasetDict, Features, List, Value, load_from_disk
 import torch
+from datasets import Dataset, DatasetDict, Features, List, Value, load_from_disk
 from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, PreTrainedTokenizerBase
 
 from .chat_format import IGNORE_INDEX, encode_messages
@@ -328,3 +328,10 @@ def get_collator(
     return DataCollatorForSeq2Seq(
         tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX, pad_to_multiple_of=pad_to_multiple_of
     )
+
+
+def training_collator(tokenizer: PreTrainedTokenizerBase, data_args):
+    """The collator both training recipes use: packed rows filled to `max_seq_length` under `--packing`, else padded
+    dialogues (to `pad_to_multiple_of`, if set)."""
+    row_length = data_args.max_seq_length if data_args.packing else None
+    return get_collator(tokenizer, data_args.pad_to_multiple_of, packed_row_length=row_length)

@@ -20,7 +20,7 @@ from .chat_format import split_system
 from .checkpoints import find_resume_checkpoint
 from .configs import FINETUNE_ARGS, GENERATION_DEFAULTS, parse_args
 from .corpus import CorpusError
-from .data import get_dataset, get_raw_datasets, iter_texts
+from .data import get_dataset, get_raw_datasets, iter_texts, pack_splits
 from .evaluation import unprefixed
 from .generation import generate_reply
 from .hub import HubError
@@ -139,7 +139,26 @@ def prepare(model_args, data_args, training_args, resume_from: str | None = None
             f"n_positions={model.config.n_positions}; choose a multiple that divides n_positions"
         )
     tokenizer.model_max_length = model.config.n_positions
+    if data_args.packing:
+        tokenized = pack_for_training(tokenized, model, data_args, training_args)
     return tokenizer, raw, tokenized, model
+
+
+def pack_for_training(tokenized, model, data_args, training_args):
+    """`--packing`: pack every split into rows of `max_seq_length` and apply `--max_tokens_per_batch`.
+
+    GPT-2's config keeps `use_cache=True`, and a forward pass that builds a cache skips transformers' packed-sequence
+    mask (`masking_utils._preprocess_mask_arguments` looks for packing only without one), so attention would cross
+    dialogue boundaries. Training never needs the cache, so it is turned off; `generate` still uses one.
+    """
+    packed, stats = pack_splits(tokenized, data_args.max_seq_length)
+    logger.info("Packed: %s", json.dumps(stats))
+    model.config.use_cache = False
+    if data_args.max_tokens_per_batch:
+        rows = data_args.max_tokens_per_batch // data_args.max_seq_length
+        logger.info("max_tokens_per_batch=%d: %d rows per device", data_args.max_tokens_per_batch, rows)
+        training_args.per_device_train_batch_size = rows
+    return packed
 
 
 TRAINING_FIELDS = (

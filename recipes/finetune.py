@@ -13,7 +13,7 @@ import json
 from transformers import Trainer, set_seed
 
 from medbot_hf.checkpoints import resolve_resume
-from medbot_hf.data import get_collator
+from medbot_hf.data import training_collator
 from medbot_hf.evaluation import compute_metrics, label_token_sums
 from medbot_hf.hub import check_push_possible, push_folder
 from medbot_hf.training import (
@@ -50,7 +50,7 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
         train_dataset=tokenized["train"],
         eval_dataset=tokenized["validation"],
         processing_class=tokenizer,
-        data_collator=get_collator(tokenizer, data_args.pad_to_multiple_of),
+        data_collator=training_collator(tokenizer, data_args),
         compute_metrics=compute_metrics,
         preprocess_logits_for_metrics=label_token_sums,
         callbacks=[NonFiniteLossCallback()],

@@ -14,13 +14,11 @@ from __future__ import annotations
 import json
 import os
 
-import torch
-from accelerate import Accelerator
-from accelerate.utils import GradientAccumulationPlugin
 from transformers import set_seed
 
-from medbot_hf.accelerate_loop import build_run, load_checkpoint, save_final_folder, train
+from medbot_hf.accelerate_loop import build_run, load_checkpoint, make_accelerator, save_final_folder, train
 from medbot_hf.checkpoints import resolve_resume
+from medbot_hf.data import training_collator
 from medbot_hf.hub import check_push_possible, push_folder
 from medbot_hf.modeling import load_for_inference
 from medbot_hf.training import (
@@ -36,16 +34,7 @@ from medbot_hf.training import (
 
 
 def main(model_args, data_args, gen_args, training_args) -> dict:
-    # First, so that everything below joins the same processes; without a GPU, `cpu=True` makes DDP ranks one gloo
-    # group. Each step's micro-batches are fetched together to count their tokens, so accumulation counts steps
-    # rather than watching for the dataloader's end.
-    accelerator = Accelerator(
-        gradient_accumulation_plugin=GradientAccumulationPlugin(
-            num_steps=training_args.gradient_accumulation_steps, sync_with_dataloader=False
-        ),
-        mixed_precision="bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "no",
-        cpu=training_args.use_cpu or not torch.cuda.is_available(),
-    )
+    accelerator = make_accelerator(training_args)  # first, so that everything below joins the same processes
     deepspeed = accelerator.state.deepspeed_plugin
     if deepspeed is not None:  # its engine clips and updates inside `backward`, before the loop sees the loss
         if training_args.nonfinite_loss == "skip":
@@ -66,7 +55,7 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
     if accelerator.is_main_process:
         os.makedirs(training_args.output_dir, exist_ok=True)
 
-    run = build_run(accelerator, model, tokenizer, tokenized, training_args, data_args.pad_to_multiple_of)
+    run = build_run(accelerator, model, tokenizer, tokenized, training_args, training_collator(tokenizer, data_args))
     if checkpoint:
         load_checkpoint(run, checkpoint)
     train_metrics = train(run)
