@@ -2,7 +2,7 @@
 # The GPU check of the ancestor-size recipe (recipes/medical_dialogue/config_gpt2_base_gpu.yaml: 12 layers, 768
 # dim, ~95M parameters) on the shared corpus, for a 1-GPU H100/H200 machine, in one command of under 10 minutes:
 #
-#   bash benchmarks/gpu_check.sh --prepare   # here, once: build/gpu_site (datasets, evaluate & co.) and
+#   bash benchmarks/gpu_check.sh --prepare   # here, once: build/gpu_site (datasets, evaluate, bm25s & co.) and
 #                                            # build/gpu_data/medical_dialogue (a copy of ../shared's corpus)
 #   bash benchmarks/gpu_check.sh             # on the GPU machine, from the repo root; carry build/gpu_site and
 #                                            # build/gpu_data (build/ is git-ignored: the corpus is never committed)
@@ -31,8 +31,8 @@ CONFIG=recipes/medical_dialogue/config_gpt2_base_gpu.yaml
 if [[ "${1:-}" == "--prepare" ]]; then
     site=$(python3 -c "import datasets, os; print(os.path.dirname(os.path.dirname(datasets.__file__)))")
     rm -rf build/gpu_site build/gpu_data && mkdir -p build/gpu_site build/gpu_data
-    for name in datasets dill multiprocess _multiprocess evaluate "datasets-*.dist-info" "dill-*.dist-info" \
-        "multiprocess-*.dist-info" "evaluate-*.dist-info"; do
+    for name in datasets dill multiprocess _multiprocess evaluate bm25s "datasets-*.dist-info" "dill-*.dist-info" \
+        "multiprocess-*.dist-info" "evaluate-*.dist-info" "bm25s-*.dist-info"; do
         cp -r "$site"/$name build/gpu_site/
     done
     find build/gpu_site -name __pycache__ -prune -exec rm -rf {} +
@@ -43,7 +43,7 @@ fi
 
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export HF_DATASETS_DISABLE_PROGRESS_BARS=1
-python3 -c "import datasets, evaluate" 2>/dev/null || export PYTHONPATH="$PYTHONPATH:$PWD/build/gpu_site"
+python3 -c "import datasets, evaluate, bm25s" 2>/dev/null || export PYTHONPATH="$PYTHONPATH:$PWD/build/gpu_site"
 results=${OUT:-build/gpu_check}
 mkdir -p "$results"
 work=$(mktemp -d)
