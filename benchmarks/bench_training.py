@@ -2,6 +2,7 @@
 
     python benchmarks/bench_training.py                      # 3 loops x 1 and 2 processes, ~4 min on 2 cores
     python benchmarks/bench_training.py --repeats 2         # best of 2 interleaved runs each, on a busy machine
+    python benchmarks/bench_training.py --compare_packing   # the loop's padded batches vs --packing rows
 
 Every run is a fresh process (2 processes: `accelerate launch --config_file accelerate_configs/cpu_2proc.yaml`, the
 plain loop under `torchrun`) training the CPU recipe's GPT-2 (recipes/medical_dialogue/config_cpu.yaml: 4 layers,
@@ -223,10 +224,35 @@ def launch(args, kind: str, processes: int) -> dict:
     return json.loads(lines[-1][len("BENCH ") :])
 
 
+def compare_packing(args, peak: float) -> None:
+    """The accelerate loop on one process, the recipe's padded batches against `--packing` rows (interleaved)."""
+    results = {}
+    for repeat in range(args.repeats):
+        for name, extra in (("padded", ""), ("packed", " --packing true")):
+            r = launch(argparse.Namespace(**{**vars(args), "recipe_flags": args.recipe_flags + extra}), "loop", 1)
+            print(f"  {repeat + 1}: {name}: {r['tokens_per_s']:,.0f} non-pad tokens/s", flush=True)
+            if name not in results or r["tokens_per_s"] > results[name]["tokens_per_s"]:
+                results[name] = r
+    rows = [
+        [name, f"{r['tokens_per_s']:,.0f}", f"{r['tokens'] / r['steps']:,.0f}",
+         f"{1000 * r['seconds'] / r['steps']:.0f}", f"{r['tokens_per_s'] / results['padded']['tokens_per_s']:.2f}x",
+         f"{100 * 6 * r['params'] * r['tokens_per_s'] / peak:.1f}%", r["steps"]]
+        for name, r in results.items()
+    ]  # fmt: skip
+    print(
+        f"\n## Packed vs padded, accelerate loop, 1 process: {args.config}, {args.dialogues} dialogues of "
+        f"{os.path.relpath(args.train_file, ROOT)}, best of {args.repeats}; load average {os.getloadavg()[0]:.2f}\n"
+    )
+    headers = ["batches", "non-pad tokens/s", "non-pad tokens/step", "step ms", "vs padded", "MFU", "steps timed"]
+    print(table(headers, rows))
+
+
 def main(args) -> None:
     peak = matmul_peak()
     print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.2f} at start")
     print(f"fp32 matmul peak (2048², {torch.get_num_threads()} threads): {peak / 1e9:.0f} GFLOP/s")
+    if args.compare_packing:
+        return compare_packing(args, peak)
     rows, results = [], {}
     for repeat in range(args.repeats):  # interleaved, so a burst of load on the machine hits every loop alike
         for processes in (1, 2):
@@ -257,6 +283,7 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=int, default=2, help="Optimizer steps left out of the timing.")
     parser.add_argument("--recipe_flags", default="", help="More recipe flags, e.g. '--pad_to_multiple_of 64'.")
     parser.add_argument("--repeats", type=int, default=1, help="Runs of each; the fastest is reported.")
+    parser.add_argument("--compare_packing", action="store_true", help="Padded vs --packing, accelerate loop only.")
     parser.add_argument("--cache_dir", default=os.path.join(tempfile.gettempdir(), "medbot_bench_cache"))
     parser.add_argument("--worker", choices=["loop", "trainer", "ancestor"], help=argparse.SUPPRESS)
     parsed = parser.parse_args()
