@@ -16,7 +16,9 @@ import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
 from .chat_format import LOSS_ON_CHOICES, TURN_ORDERS
-from .corpus import CORPUS_FORMATS
+from .corpus import CORPUS_FORMATS, check_encoding
+
+ENCODING_HELP = "Text encoding of the corpus files: any Python codec name, e.g. gb18030 (GBK) or utf-16."
 
 
 @dataclass
@@ -59,6 +61,7 @@ class DataArguments:
     question_column: str = field(default="question", metadata={"help": "Question column in QA data."})
     answer_column: str = field(default="answer", metadata={"help": "Answer column in QA data."})
     messages_column: str = field(default="messages", metadata={"help": "Message-list column in messages data."})
+    encoding: str = field(default="utf-8", metadata={"help": ENCODING_HELP})
     validation_split_percentage: float = field(
         default=5.0, metadata={"help": "Share of train held out when there is no validation_file (at least 1)."}
     )
@@ -101,6 +104,7 @@ class DataArguments:
     validate_only: bool = field(default=False, metadata={"help": "Check the corpus, print its stats and stop."})
 
     def __post_init__(self):
+        check_encoding(self.encoding)
         if not (self.train_file or self.dataset_name):
             raise ValueError("give --train_file or --dataset_name")
         if self.train_file and self.dataset_name:
@@ -192,6 +196,7 @@ class EvalArguments:
     question_column: str = field(default="question", metadata={"help": "Question column in QA data."})
     answer_column: str = field(default="answer", metadata={"help": "Answer column in QA data."})
     messages_column: str = field(default="messages", metadata={"help": "Message-list column in messages data."})
+    encoding: str = field(default="utf-8", metadata={"help": ENCODING_HELP})
     max_seq_length: int | None = field(default=None, metadata={"help": "Default: the training run's."})
     loss_on: str | None = field(
         default=None, metadata={"help": "Default: the training run's.", "choices": [*LOSS_ON_CHOICES, None]}
@@ -212,7 +217,12 @@ class EvalArguments:
     batch_size: int = field(default=16, metadata={"help": "Dialogues per teacher-forced and generation batch."})
     seed: int = field(default=0, metadata={"help": "Seed for sampled replies."})
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto."})
-    update_model_card: bool = field(default=True, metadata={"help": "Put the scores in MODEL/README.md (local)."})
+    update_model_card: bool = field(
+        default=False, metadata={"help": "Put the scores, and the test file's name, in MODEL/README.md (local)."}
+    )
+
+    def __post_init__(self):
+        check_encoding(self.encoding)
 
 
 @dataclass

@@ -7,10 +7,12 @@ dialogues), JSONL with a `messages` list, and CSV or JSONL question/answer rows.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
 import re
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -73,26 +75,79 @@ def normalize_messages(messages: list[dict[str, str]], dropped: Counter) -> list
     return [{"role": "system", "content": system[0]["content"].strip()}] + out if system else out
 
 
-def read_text(path: str) -> str:
-    """Read a UTF-8 text file (a BOM is allowed), raising :class:`CorpusError` for anything else."""
-    if not os.path.exists(path):
-        raise CorpusError(f"{path}: no such file")
-    if os.path.isdir(path):
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "UTF-32", "utf-32"), (codecs.BOM_UTF32_BE, "UTF-32", "utf-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16", "utf-16"), (codecs.BOM_UTF16_BE, "UTF-16", "utf-16"),
+)  # fmt: skip
+_NOT_REGULAR = (
+    (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)  # fmt: skip
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name; a `ValueError` naming `--encoding` for a name Python does not know."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(f"--encoding {encoding!r}: not a codec Python knows (e.g. utf-8, gb18030, utf-16)") from None
+
+
+def read_bytes(path: str) -> bytes:
+    """The bytes of a regular file (a symlink is followed); a :class:`CorpusError` naming anything else.
+
+    Devices, FIFOs and sockets are refused before they are opened: `/dev/zero` never ends and a FIFO may never
+    answer. At most the size `stat` reported is read, so memory is bounded by the file, not by what a source sends.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: no such file") from None
+    if stat.S_ISDIR(info.st_mode):
         raise CorpusError(f"{path}: is a directory; give the corpus file itself")
+    kind = next((name for test, name in _NOT_REGULAR if test(info.st_mode)), None)
+    if kind or not stat.S_ISREG(info.st_mode):
+        raise CorpusError(f"{path}: is {kind or 'not a regular file'}, not a corpus file; give a regular file")
     with open(path, "rb") as f:
-        data = f.read()
-    nul = data.find(b"\x00")
+        return f.read(info.st_size)
+
+
+def _position(data: bytes, offset: int, encoding: str) -> tuple[int, int]:
+    """Line and column (1-based, in characters) of byte `offset` of `data`."""
+    before = data[:offset].decode(encoding, errors="replace")
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+
+
+def read_text(path: str, encoding: str = "utf-8") -> str:
+    """Read a text file in `encoding` (any Python codec; for UTF-8 a BOM is allowed), raising :class:`CorpusError`
+    for anything else: not a regular file, binary, undecodable (with a hint to the likely encoding), or empty."""
+    codec = check_encoding(encoding)
+    data = read_bytes(path)
+    utf8 = codec == "utf-8"
+    bom = next(((name, hint) for mark, name, hint in _BOMS if data.startswith(mark)), None) if utf8 else None
+    if bom:
+        raise CorpusError(
+            f"{path}: is {bom[0]} text (it starts with a {bom[0]} byte-order mark), not UTF-8; "
+            f"give --encoding {bom[1]} or re-save the file as UTF-8"
+        )
+    nul = data.find(b"\x00") if utf8 else -1
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
         raise CorpusError(f"{path}:{line}: looks like a binary file (NUL byte at offset {nul}), not UTF-8 text")
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig" if utf8 else codec).removeprefix("\ufeff")  # e.g. utf-16-be keeps its mark
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise CorpusError(
-            f"{path}:{line}: invalid UTF-8 (byte 0x{data[e.start]:02x} at column {column}); re-save the file as UTF-8"
-        ) from None
+        line, column = _position(data, e.start, "utf-8" if utf8 else codec)
+        byte = f"byte 0x{data[e.start]:02x} at column {column}"
+        if utf8:
+            raise CorpusError(
+                f"{path}:{line}: invalid UTF-8 ({byte}); re-save the file as UTF-8, or if it is GB18030/GBK "
+                "(common for Chinese corpora) give --encoding gb18030"
+            ) from None
+        raise CorpusError(f"{path}:{line}: invalid {encoding} ({byte}); is --encoding {encoding} right?") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise CorpusError(f"{path}:{text.count(chr(10), 0, nul) + 1}: looks like a binary file (a NUL character)")
     if not text.strip():
         raise CorpusError(f"{path}: the corpus is empty")
     return text
@@ -199,6 +254,7 @@ def read_corpus(
     question_column: str = "question",
     answer_column: str = "answer",
     messages_column: str = "messages",
+    encoding: str = "utf-8",
 ) -> ParsedCorpus:
     """Read one corpus file.
 
@@ -208,13 +264,14 @@ def read_corpus(
         question_column: column or key that holds the patient's question in question/answer data.
         answer_column: column or key that holds the doctor's answer in question/answer data.
         messages_column: key that holds the message list in messages data.
+        encoding: the file's text encoding, any Python codec name (`gb18030` for most Chinese corpora).
 
     Returns:
         The :class:`ParsedCorpus`. Raises :class:`CorpusError` naming the file and line for bad input.
     """
     if corpus_format not in CORPUS_FORMATS:
         raise CorpusError(f"{path}: corpus_format must be one of {CORPUS_FORMATS}, got {corpus_format!r}")
-    text = read_text(path)
+    text = read_text(path, encoding)
     columns = {"question_column": question_column, "answer_column": answer_column, "messages_column": messages_column}
     ext = os.path.splitext(path)[1].lower()
     if corpus_format == "chitchat" or (corpus_format == "auto" and ext not in (".json", ".jsonl", ".csv")):

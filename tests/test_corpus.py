@@ -133,7 +133,8 @@ def test_cli_reports_bad_corpus_in_one_line(tmp_path):
     assert result.returncode == 1
     assert (
         result.stderr.strip().splitlines()[-1]
-        == f"error: {path}:4: invalid UTF-8 (byte 0xe9 at column 4); re-save the file as UTF-8"
+        == f"error: {path}:4: invalid UTF-8 (byte 0xe9 at column 4); re-save the file as UTF-8, or if it is "
+        "GB18030/GBK (common for Chinese corpora) give --encoding gb18030"
     )
     assert "Traceback" not in result.stderr
 
@@ -160,3 +161,86 @@ def test_fifty_dialogue_corpus_splits(tmp_path):
     assert stats["train"]["dialogues"] == 50 and stats["validation"] == {"held_out_from_train": 3}
     with pytest.raises(CorpusError, match="at least 2 are needed"):
         get_raw_datasets(DataArguments(train_file=write(tmp_path, "one.txt", "问\n答\n")))
+
+
+GBK_QA = "question,answer\n头疼怎么办,多休息\n发烧三天,去医院\n"
+
+
+def test_encoding_flag_reads_gb18030_in_every_format(tmp_path):
+    qa = write(tmp_path, "toyhom.csv", GBK_QA.encode("gb18030"), "wb")
+    with pytest.raises(CorpusError, match=r"toyhom\.csv:2: invalid UTF-8 .*give --encoding gb18030"):
+        read_corpus(qa)
+    assert read_corpus(qa, encoding="gb18030").dialogues[1][1] == {"role": "assistant", "content": "去医院"}
+    chat = write(tmp_path, "t.txt", "问一\n答一\n\n问二\n答二\n".encode("gbk"), "wb")
+    jsonl = write(tmp_path, "t.jsonl", '{"question": "胸口痛", "answer": "急诊"}\n'.encode("gb18030"), "wb")
+    assert len(read_corpus(chat, encoding="gbk").dialogues) == 2
+    assert read_corpus(jsonl, encoding="GB18030").dialogues[0][0]["content"] == "胸口痛"
+    raw, _ = get_raw_datasets(DataArguments(train_file=qa, validation_file=chat, encoding="gb18030"))
+    assert raw["validation"][0]["messages"][0]["content"] == "问一"
+    with pytest.raises(ValueError, match="--encoding 'klingon': not a codec"):
+        DataArguments(train_file=qa, encoding="klingon")
+
+
+@pytest.mark.parametrize("bom_codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_with_bom_is_named(tmp_path, bom_codec):
+    data = ("\ufeff" if bom_codec == "utf-16-be" else "") + "问一\n答一\n"  # the others write their own mark
+    path = write(tmp_path, "u.txt", data.encode(bom_codec), "wb")
+    name = "UTF-32" if "32" in bom_codec else "UTF-16"
+    with pytest.raises(CorpusError, match=f"is {name} text .*byte-order mark.*give --encoding {name.lower()}"):
+        read_corpus(path)
+    assert read_corpus(path, encoding=name.lower()).dialogues == [
+        [{"role": "user", "content": "问一"}, {"role": "assistant", "content": "答一"}]
+    ]
+
+
+def test_cli_encoding_flag_and_hint(tmp_path):
+    qa = write(tmp_path, "toyhom.csv", GBK_QA.encode("gb18030"), "wb")
+    command = [sys.executable, "recipes/finetune.py", "--train_file", qa, "--validate_only", "true"]
+    bad = subprocess.run(
+        [*command, "--output_dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines()[-1].endswith("give --encoding gb18030")
+    good = subprocess.run(
+        [*command, "--output_dir", str(tmp_path), "--encoding", "gb18030"], cwd=ROOT, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert good.returncode == 0, good.stderr[-2000:]
+    assert json.loads(good.stdout)["train"]["dialogues"] == 2
+
+
+def test_only_regular_files_are_corpora(tmp_path):
+    import os
+    import socket
+
+    zero = tmp_path / "zero.txt"
+    zero.symlink_to("/dev/zero")  # read, it never ends
+    with pytest.raises(CorpusError, match=r"zero\.txt: is a character device, not a corpus file"):
+        read_corpus(str(zero))
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)  # opened, it would block until a writer came
+    with pytest.raises(CorpusError, match=r"pipe\.txt: is a FIFO \(named pipe\), not a corpus file"):
+        read_corpus(str(fifo))
+    sock_path = tmp_path / "s.jsonl"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        with pytest.raises(CorpusError, match=r"s\.jsonl: is a socket, not a corpus file"):
+            read_corpus(str(sock_path))
+    dangling = tmp_path / "gone.txt"
+    dangling.symlink_to(tmp_path / "nowhere.txt")
+    with pytest.raises(CorpusError, match=r"gone\.txt: no such file"):
+        read_corpus(str(dangling))
+
+
+def test_dev_zero_through_the_cli_is_one_line(tmp_path):
+    zero = tmp_path / "train.txt"
+    zero.symlink_to("/dev/zero")
+    result = subprocess.run(
+        [sys.executable, "recipes/finetune.py", "--train_file", str(zero), "--output_dir", str(tmp_path / "o")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == f"error: {zero}: is a character device, not a corpus file; give a regular file"
+    )
