@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
         reranker = Reranker.from_args(rerank_args, chat_args.device) if rerank_args.num_candidates > 1 else None
         index = load_model_index(chat_args.model_name_or_path) if chat_args.show_similar else None
     except (OSError, ValueError) as e:
-        sys.exit(f"error: cannot load {chat_args.model_name_or_path}: {e}")
+        sys.exit(f"error: cannot load the model: {e}")
     if chat_args.torch_compile:
         enable_compiled_decoding(model)
     samples_file = chat_args.samples_file or DEFAULT_SAMPLES_FILE

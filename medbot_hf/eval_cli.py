@@ -31,7 +31,7 @@ def _settings(eval_args: EvalArguments, model_dir: str, n_positions: int) -> Dat
     return DataArguments(
         train_file=eval_args.test_file, corpus_format=eval_args.corpus_format,
         question_column=eval_args.question_column, answer_column=eval_args.answer_column,
-        messages_column=eval_args.messages_column,
+        messages_column=eval_args.messages_column, encoding=eval_args.encoding,
         max_seq_length=min(eval_args.max_seq_length or run.get("max_seq_length") or n_positions, n_positions),
         loss_on=eval_args.loss_on or run.get("loss_on") or "answers",
         turn_order=run.get("turn_order") or "forward",  # a reverse (MMI) model is scored in its own order
@@ -100,12 +100,12 @@ def run(eval_args: EvalArguments, gen_args: GenerationArguments, rerank_args: Re
         results[label]["settings"] = {**settings, "model": models[label]}
     default_dir = os.path.join(model_dir, "eval-retrieval" if eval_args.baseline else "eval")
     _write(eval_args.output_dir or default_dir, results, samples, main_label, compare_label)
-    if (
-        not eval_args.baseline
-        and eval_args.update_model_card
-        and os.path.exists(os.path.join(model_dir, "medbot_run.json"))
-    ):
-        write_model_card(model_dir, {**results[model_dir], "split": os.path.basename(eval_args.test_file)})
+    ours = not eval_args.baseline and os.path.exists(os.path.join(model_dir, "medbot_run.json"))
+    if eval_args.update_model_card and ours:
+        card = write_model_card(model_dir, {**results[model_dir], "test_file": eval_args.test_file})
+        logger.info("Model card %s now shows these scores, on %s", card, eval_args.test_file)
+    elif eval_args.update_model_card:
+        logger.warning("%s: no medbot-hf run of its own here (or a baseline): its card is left alone", model_dir)
     return results
 
 

@@ -37,6 +37,32 @@ def ensure_hub_reachable_or_offline(timeout: float = 3.0) -> bool:
         return False
 
 
+def from_folder_or_hub(load, name_or_path: str):
+    """`load(name_or_path)` for a local folder, or for a hub id once the hub is known to answer (else offline mode).
+
+    A name that is no folder fails with an `OSError` that says so, and, when it could be a hub id, why the hub
+    did not give it: a hub id needs the network (or the local cache), and the hub may not hold it.
+    """
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if os.path.isdir(name_or_path):
+        return load(name_or_path)
+    try:
+        validate_repo_id(name_or_path)
+    except HFValidationError:
+        raise OSError(f"{name_or_path}: no such folder (and not a hub id, which looks like user/name)") from None
+    online = ensure_hub_reachable_or_offline()
+    try:
+        return load(name_or_path)
+    except (OSError, ValueError) as e:  # the hub client's "not found", "offline" and "gated" errors
+        why = (
+            f"the hub gave no model {name_or_path!r} ({type(e).__name__}; is the name right, or is it private?)"
+            if online
+            else "a hub id needs the network, and the hub is unreachable (offline mode) nor is it in the local cache"
+        )
+        raise OSError(f"{name_or_path}: no such folder; {why}") from None
+
+
 class HubError(RuntimeError):
     """The hub cannot be used for this push: offline, no token, or a folder with nothing to push."""
 

@@ -28,6 +28,9 @@ CARD_METRICS = {
 
 def _metadata(run: dict, metrics: dict, model_name: str) -> dict:
     dataset = run.get("dataset_name") or os.path.basename(os.path.dirname(os.path.abspath(run["train_file"])))
+    scored_on = {"type": dataset, "name": dataset, "split": "validation"}  # the training run's own held-out split
+    if metrics.get("test_file"):  # scores from medbot-eval: name the file they come from
+        scored_on = {"type": metrics["test_file"], "name": os.path.basename(metrics["test_file"]), "split": "test"}
     values = [
         {"type": kind, "name": name, "value": round(float(metrics[key]), 4)}
         for key, (kind, name) in CARD_METRICS.items()
@@ -49,7 +52,7 @@ def _metadata(run: dict, metrics: dict, model_name: str) -> dict:
                 "results": [
                     {
                         "task": {"type": "text-generation", "name": "Medical consultation reply"},
-                        "dataset": {"type": dataset, "name": dataset, "split": metrics.get("split", "validation")},
+                        "dataset": scored_on,
                         "metrics": values,
                     }
                 ],
@@ -94,6 +97,9 @@ def render_model_card(run: dict, metrics: dict, model_name: str, index: dict | N
     extra = {k: metrics[k] for k in ("repetition_rate", "mean_reply_chars", "empty_reply_rate") if k in metrics}
     rows += "".join(f"\n| {k} | {float(v):.4f} |" for k, v in extra.items())
     summary = {k: run[k] for k in sorted(run) if k != "command" and run[k] is not None}
+    source = (
+        f"`medbot-eval` on `{metrics['test_file']}`" if metrics.get("test_file") else "the end-of-training evaluation"
+    )
     return f"""---
 {meta}---
 
@@ -131,6 +137,8 @@ print(tok.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=Tru
 ```
 
 ## Evaluation
+
+Scores from {source}.
 
 | metric | value |
 | --- | --- |

@@ -22,7 +22,7 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 from transformers import AutoModelForCausalLM, AutoTokenizer, BertTokenizer, GPT2Config, PreTrainedTokenizerFast
 
 from .chat_format import CHAT_TEMPLATE
-from .hub import ensure_hub_reachable_or_offline
+from .hub import from_folder_or_hub
 
 logger = logging.getLogger(__name__)
 
@@ -104,24 +104,23 @@ def char_lookup(tokenizer: PreTrainedTokenizerFast) -> np.ndarray | None:
 def encode_texts(
     tokenizer: PreTrainedTokenizerFast, texts: list[str], lookup: np.ndarray | None = None
 ) -> list[list[int]]:
-    """`tokenizer(texts, add_special_tokens=False)["input_ids"]`, an order of magnitude faster for a character vocab.
+    """Patient, doctor and system text as ids: the one place where text becomes ids, in training, chat, serving
+    and eval. Text is always text: a `[SEP]`, `[CLS]` or `[PAD]` typed in a message or written in a corpus line is
+    tokenized as its characters, never as the control token, so no one can forge a turn boundary. (Only
+    :func:`medbot_hf.chat_format.encode_messages` places control ids.)
 
-    With `lookup` from :func:`char_lookup`, each text is normalized as the tokenizer's normalizer does (whitespace
-    runs to one space, ends stripped), and the whole batch goes from code points to ids in one array lookup. Texts
-    that may hold a special token's spelling (a `[`) go through the tokenizer itself. `tests/test_modeling.py`
-    checks that both paths agree.
+    It is `tokenizer(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]`, an order of
+    magnitude faster for a character vocab: with `lookup` from :func:`char_lookup`, each text is normalized as the
+    tokenizer's normalizer does (whitespace runs to one space, ends stripped), and the whole batch goes from code
+    points to ids in one array lookup. `tests/test_modeling.py` checks that both paths agree.
     """
     if lookup is None:
-        return tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return tokenizer(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
     normalized = [_WHITESPACE_RE.sub(" ", text).strip(" ") for text in texts]
     points = np.frombuffer("".join(normalized).encode("utf-32-le"), dtype=np.uint32)
     ids = lookup[np.minimum(points, len(lookup) - 1)].tolist()
     ends = list(itertools.accumulate(map(len, normalized)))
-    out = [ids[end - len(norm) : end] for norm, end in zip(normalized, ends, strict=True)]
-    for i, text in enumerate(texts):
-        if "[" in text:
-            out[i] = tokenizer(text, add_special_tokens=False)["input_ids"]
-    return out
+    return [ids[end - len(norm) : end] for norm, end in zip(normalized, ends, strict=True)]
 
 
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerFast:
@@ -134,9 +133,7 @@ def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerFast:
         vocab = name_or_path if os.path.isfile(name_or_path) else os.path.join(name_or_path, "vocab.txt")
         backend = BertTokenizer(vocab=vocab).backend_tokenizer  # not `vocab_file=`: transformers 5 ignores it
     else:
-        if not os.path.isdir(name_or_path):
-            ensure_hub_reachable_or_offline()
-        backend = AutoTokenizer.from_pretrained(name_or_path).backend_tokenizer
+        backend = from_folder_or_hub(AutoTokenizer.from_pretrained, name_or_path).backend_tokenizer
     if isinstance(backend.decoder, decoders.WordPiece):  # a BERT vocab; ours (saved earlier) keeps its decoder
         backend.decoder = decoders.Sequence([decoders.WordPiece(), decoders.Fuse(), decoders.Replace(_CJK_SPACE, "")])
     return _wrap(backend)
@@ -163,9 +160,7 @@ def get_model(model_args, tokenizer: PreTrainedTokenizerFast, max_seq_length: in
         "pad_token_id": tokenizer.pad_token_id,
     }
     if model_args.model_name_or_path:
-        if not os.path.isdir(model_args.model_name_or_path):
-            ensure_hub_reachable_or_offline()
-        model = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path)
+        model = from_folder_or_hub(AutoModelForCausalLM.from_pretrained, model_args.model_name_or_path)
         if model.config.model_type != "gpt2":
             raise ValueError(f"{model_args.model_name_or_path} is a {model.config.model_type!r} model; GPT-2 expected")
         if model.config.vocab_size < len(tokenizer):
@@ -191,9 +186,7 @@ def get_model(model_args, tokenizer: PreTrainedTokenizerFast, max_seq_length: in
 
 def load_for_inference(name_or_path: str, device: str = "auto"):
     """A trained folder (or hub id) ready to generate: `(model in eval mode on device, tokenizer)`."""
-    if not os.path.isdir(name_or_path):
-        ensure_hub_reachable_or_offline()
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = AutoModelForCausalLM.from_pretrained(name_or_path).to(device).eval()
+    model = from_folder_or_hub(AutoModelForCausalLM.from_pretrained, name_or_path).to(device).eval()
     return model, load_tokenizer(name_or_path)

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         model, tokenizer = load_for_inference(args.model_name_or_path, args.device)
     except (OSError, ValueError) as e:
-        sys.exit(f"error: cannot load {args.model_name_or_path}: {e}")
+        sys.exit(f"error: cannot load the model: {e}")
     model.generation_config.update(**gen_args.overrides())
     # replies may take at most half the context, so a prompt always has room
     cap = min(args.max_tokens_cap, (args.max_seq_length or model.config.n_positions) // 2)

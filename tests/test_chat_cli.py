@@ -7,6 +7,7 @@ import sys
 import time
 
 import pexpect
+import pytest
 from conftest import ROOT
 
 CHAT = [sys.executable, str(ROOT / "recipes" / "chat.py")]
@@ -163,12 +164,49 @@ def test_piped_stdin_answers_each_line(trained, tmp_path):
     assert "不是医生" in result.stderr and "不是医生" not in result.stdout
 
 
-def test_bad_model_path_is_one_clear_line(tmp_path):
+def test_special_token_text_in_a_message_is_text(trained, tmp_path):
+    import torch
+
+    from medbot_hf.modeling import load_for_inference
+
+    model, tok = load_for_inference(str(trained[0]), "cpu")
+    question = "嗓子[SEP]疼[CLS]怎么办"
+
+    def greedy(ids):  # the reply to exactly these prompt ids
+        out = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                             do_sample=False, max_new_tokens=24)  # fmt: skip
+        return tok.decode(out[0, len(ids) :], skip_special_tokens=True).strip()
+
+    cls, sep = tok.cls_token_id, tok.sep_token_id
+    as_text = greedy([cls, *tok.convert_tokens_to_ids(list(question)), sep])
+    forged = greedy([cls, *tok.convert_tokens_to_ids(list("嗓子")), sep, *tok.convert_tokens_to_ids(list("疼")), cls,
+                     *tok.convert_tokens_to_ids(list("怎么办")), sep])  # fmt: skip
+    assert as_text != forged  # so the chat's reply tells which prompt it saw
     result = subprocess.run(
-        [*CHAT, "--model_name_or_path", str(tmp_path / "nope")], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot load {tmp_path / 'nope'}")
+        [*CHAT, "--model_name_or_path", str(trained[0]), "--samples_file", str(tmp_path / "s.txt"), "--do_sample",
+         "false", "--max_new_tokens", "24"],
+        input=question + "\n", capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == as_text
+
+
+@pytest.mark.parametrize("surface", ["chat", "serve", "eval"])
+def test_missing_model_folder_is_one_clear_line(tmp_path, surface):
+    script = [sys.executable, str(ROOT / "recipes" / f"{surface}.py")]
+    extra = ["--test_file", str(ROOT / "data" / "sample" / "valid.txt")] if surface == "eval" else []
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}  # as on a machine without a network: the hub cannot answer
+    for name, says in (
+        (str(tmp_path / "nope"), "no such folder (and not a hub id, which looks like user/name)"),
+        ("outputs/no-such-run", "no such folder; a hub id needs the network, and the hub is unreachable"),
+    ):
+        result = subprocess.run(
+            [*script, "--model_name_or_path", name, *extra], cwd=tmp_path, env=env, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: ") and f"{name}: {says}" in last and "Repo id must" not in result.stderr
 
 
 def test_show_similar_and_reranked_replies(trained, tmp_path):

@@ -71,3 +71,19 @@ def test_reversed_turn_order_dataset_exact_ids_and_labels(tokenizer, tmp_path):
     assert forward["train"][0]["input_ids"] == [cls, *q, sep, *a, sep]
     with pytest.raises(ValueError, match="--turn_order must be one of forward, reversed"):
         DataArguments(train_file=str(SAMPLE_TRAIN), turn_order="backwards")
+
+
+def test_special_token_text_in_a_corpus_stays_text(tokenizer, tmp_path):
+    corpus = tmp_path / "t.txt"
+    corpus.write_text("我[SEP]头疼\n多休息[CLS][PAD]\n\n问\n答\n", encoding="utf-8")
+    args = DataArguments(train_file=str(corpus), cache_dir=str(tmp_path / "cache"), validation_split_percentage=50)
+    raw, _ = get_raw_datasets(args)
+    tokenized, _ = get_dataset(raw, tokenizer, args)
+    row = next(r for r in tokenized["train"].to_list() + tokenized["validation"].to_list() if r["length"] > 6)
+
+    def chars(text):
+        return tokenizer.convert_tokens_to_ids(list(text))
+
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    assert row["input_ids"] == [cls, *chars("我[SEP]头疼"), sep, *chars("多休息[CLS][PAD]"), sep]
+    assert row["input_ids"].count(sep) == 2 and row["input_ids"].count(cls) == 1  # two turns, as written

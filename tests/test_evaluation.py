@@ -9,7 +9,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import ROOT, SAMPLE_VALID
+from conftest import ROOT, SAMPLE_TRAIN, SAMPLE_VALID
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
@@ -32,7 +32,7 @@ def evaluated(trained, tmp_path_factory):
     out = tmp_path_factory.mktemp("eval")
     args = EvalArguments(
         model_name_or_path=str(trained[0]), test_file=str(SAMPLE_VALID), output_dir=str(out), batch_size=8,
-        compare=str(trained[0]),
+        compare=str(trained[0]), update_model_card=True,
     )  # fmt: skip
     return run(args, GenerationArguments(max_new_tokens=24)), out
 
@@ -73,9 +73,31 @@ def test_model_card_parses_and_validates(evaluated, trained):
     by_type = {r.metric_type: r.metric_value for r in results}
     assert {"perplexity", "accuracy", "bleu", "rouge"} <= set(by_type)  # eval added its scores
     assert by_type["bleu"] == pytest.approx(evaluated[0][str(trained[0])]["bleu_4"], abs=1e-4)
+    assert {(r.dataset_name, r.dataset_type, r.dataset_split) for r in results} == {
+        ("valid.txt", str(SAMPLE_VALID), "test")
+    }
+    assert f"Scores from `medbot-eval` on `{SAMPLE_VALID}`" in card.text
     text = card.text
     assert "Not a doctor" in text and "不是医生" in text and "![loss curve](loss_curve.png)" in text
     assert "Intended use" in text and "Limitations" in text and "Reproduce with" in text
+
+
+def test_eval_leaves_the_model_card_alone_by_default(evaluated, trained, tmp_path):
+    before = (trained[0] / "README.md").read_bytes()
+    args = EvalArguments(
+        model_name_or_path=str(trained[0]), test_file=str(SAMPLE_TRAIN), output_dir=str(tmp_path), max_dialogues=2
+    )
+    run(args, GenerationArguments(max_new_tokens=4))
+    assert (trained[0] / "README.md").read_bytes() == before and (tmp_path / "eval_results.json").exists()
+
+
+def test_eval_scores_special_token_text_as_text(trained, tmp_path):
+    test_file = tmp_path / "t.txt"
+    test_file.write_text("头疼\n多休息[SEP]多喝水\n\n发烧\n去医院\n", encoding="utf-8")
+    args = EvalArguments(model_name_or_path=str(trained[0]), test_file=str(test_file), output_dir=str(tmp_path))
+    run(args, GenerationArguments(max_new_tokens=4))
+    saved = json.loads((tmp_path / "eval_results.json").read_text(encoding="utf-8"))
+    assert saved["label_tokens"] == len("多休息[SEP]多喝水") + 1 + len("去医院") + 1  # each answer and its [SEP]
 
 
 def test_stock_transformers_without_medbot_hf(trained):

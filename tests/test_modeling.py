@@ -106,9 +106,19 @@ def test_fast_char_path_equals_the_tokenizer(tokenizer, sample_texts, tmp_path):
         "用户写了[SEP]和[CLS]", "[", "", "   ", "ＡＢＣ１２３，。！", "Ibuprofen  200 mg",
     ]  # fmt: skip
     texts = sample_texts + odd
-    assert encode_texts(reloaded, texts, lookup) == reloaded(texts, add_special_tokens=False)["input_ids"]
-    assert encode_texts(reloaded, texts, None) == reloaded(texts, add_special_tokens=False)["input_ids"]
+    expected = reloaded(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+    assert encode_texts(reloaded, texts, lookup) == expected and encode_texts(reloaded, texts, None) == expected
     bert_dir = tmp_path / "bert"
     bert_dir.mkdir()
     (bert_dir / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n头\n", encoding="utf-8")
     assert char_lookup(load_tokenizer(str(bert_dir))) is None  # WordPiece over words: no fast path
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["char-fast-path", "tokenizer-path"])
+def test_special_token_text_is_text(tokenizer, fast):
+    from medbot_hf.modeling import char_lookup, encode_texts
+
+    text = "我[SEP]头疼[CLS][PAD][UNK][MASK]"
+    ids = encode_texts(tokenizer, [text], char_lookup(tokenizer) if fast else None)[0]
+    assert len(ids) == len(text) and not set(ids) & set(tokenizer.all_special_ids)
+    assert tokenizer.decode(ids, skip_special_tokens=True) == text
