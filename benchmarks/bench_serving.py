@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,13 +21,11 @@ import torch
 from common import ROOT, machine, table
 from transformers import GPT2Config, GPT2LMHeadModel
 
-sys.path.insert(0, str(ROOT / "tests"))
-from test_serving import server  # noqa: E402  (the same real-process launcher the tests use)
-
-from medbot_hf.configs import GenerationArguments  # noqa: E402
-from medbot_hf.corpus import read_corpus  # noqa: E402
-from medbot_hf.modeling import build_tokenizer  # noqa: E402
-from medbot_hf.training import build_generation_config  # noqa: E402
+from medbot_hf.configs import GenerationArguments
+from medbot_hf.corpus import read_corpus
+from medbot_hf.modeling import build_tokenizer
+from medbot_hf.serve_cli import server_process  # the real-process launcher the tests use too
+from medbot_hf.training import build_generation_config
 
 QUESTIONS = ["我头疼两天了怎么办？", "孩子发烧38度要去医院吗？", "最近总是失眠，有什么办法？", "胃疼吃什么药好？"]
 
@@ -73,7 +70,8 @@ def main(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         make_model(Path(tmp), args.max_tokens)
         for name, batch in (("one at a time", "1"), ("batched", "16")):
-            with server(tmp, "--max_batch_size", batch, "--max_queue", "64") as (base, _):
+            flags = ("--max_batch_size", batch, "--max_queue", "64")
+            with server_process(tmp, *flags, log_path=str(Path(tmp) / f"server-{batch}.log")) as base:
                 load(base, 4, 2, args.max_tokens)  # warm-up: the first calls of a fresh process are slower
                 for clients in (1, 4, 16):
                     rows[name, clients] = load(base, clients, args.requests_per_client, args.max_tokens)

@@ -22,6 +22,8 @@ MAX_STOP_CHARS = 32
 HARD_MAX_TOKENS = 4096  # beyond this a request is refused outright
 REQUEST_TIMEOUT_S = 60.0
 RETRY_AFTER_S = 2
+MAX_TEMPERATURE = 1.5  # hotter than this, a small model's replies fall apart; higher asks are lowered to it
+MIN_TOP_P = 0.05  # a smaller nucleus is greedy decoding in disguise; lower asks are raised to it
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -55,8 +57,10 @@ class Message(BaseModel):
 class Sampling(BaseModel):
     model_config = ConfigDict(extra="ignore")  # OpenAI clients send fields we do not use (n, stop, ...)
     messages: list[Message] = Field(min_length=1)
-    temperature: float | None = Field(default=None, ge=0, le=2, description="0 decodes greedily; clamped to 1.5")
-    top_p: float | None = Field(default=None, gt=0, le=1, description="Clamped to at least 0.05")
+    temperature: float | None = Field(
+        default=None, ge=0, le=2, description=f"0 decodes greedily; clamped to {MAX_TEMPERATURE}"
+    )
+    top_p: float | None = Field(default=None, gt=0, le=1, description=f"Clamped to at least {MIN_TOP_P}")
     max_tokens: int | None = Field(default=None, ge=1, le=HARD_MAX_TOKENS, description="Clamped to the server cap")
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
 
@@ -201,12 +205,12 @@ def sampling_params(request: Sampling, limits: ServeLimits) -> dict:
     params = {}
     if request.max_tokens is not None:
         params["max_new_tokens"] = min(request.max_tokens, limits.max_tokens_cap)
-    if request.temperature is not None:
-        params.update(do_sample=False) if request.temperature == 0 else params.update(
-            do_sample=True, temperature=min(request.temperature, 1.5)
-        )
+    if request.temperature == 0:
+        params["do_sample"] = False
+    elif request.temperature is not None:
+        params.update(do_sample=True, temperature=min(request.temperature, MAX_TEMPERATURE))
     if request.top_p is not None:
-        params["top_p"] = max(request.top_p, 0.05)
+        params["top_p"] = max(request.top_p, MIN_TOP_P)
     if request.seed is not None:
         params["seed"] = request.seed
     return params

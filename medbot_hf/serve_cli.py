@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import uvicorn
 
@@ -39,3 +45,55 @@ def main(argv: list[str] | None = None) -> None:
         batcher, name, limits, args.api_key or os.environ.get("MEDBOT_API_KEY"), origins, args.log_messages
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def server_process(
+    model_dir: str, *flags: str, log_path: str, script: str | None = None, startup_timeout_s: float = 90.0
+) -> Iterator[str]:
+    """Run `medbot-serve` in a child process on a free port of 127.0.0.1 for the `with` block (tests, benchmarks).
+
+    Args:
+        model_dir: the folder to serve.
+        *flags: more `medbot-serve` flags, e.g. `"--max_batch_size", "1"`.
+        log_path: where the server's stdout and stderr go.
+        script: a script to run instead of `python -m medbot_hf.serve_cli`, e.g. `recipes/serve.py`.
+        startup_timeout_s: how long to wait for `/health`; the log's text is in the error after that.
+
+    Yields:
+        The base URL, once `/health` answers; the server is stopped when the block ends.
+    """
+    port = free_port()
+    entry = [script] if script else ["-m", "medbot_hf.serve_cli"]
+    command = [sys.executable, *entry, "--model_name_or_path", str(model_dir), "--port", str(port), *flags]
+    with open(log_path, "w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                with open(log_path, encoding="utf-8", errors="replace") as f:
+                    raise RuntimeError(f"the server did not start:\n{f.read()[-3000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -124,6 +124,38 @@ async def stream_pieces(batcher: Batcher, job, timeout: float):
         job.stop_event.set()
 
 
+class RequestLog:
+    """The one log line of every reply endpoint, written when the reply ends (a stream's too, however it ends): the
+    path, message count and size, and the time taken; the last message's text only with `--log_messages`."""
+
+    def __init__(self, path: str, messages: list[dict], log_messages: bool):
+        self.path, self.messages, self.log_messages, self.started = path, messages, log_messages, time.monotonic()
+
+    def done(self) -> None:
+        size = sum(len(m["content"]) for m in self.messages)
+        elapsed = time.monotonic() - self.started
+        logger.info("%s: %d messages, %d chars, %.2f s", self.path, len(self.messages), size, elapsed)
+        if self.log_messages:
+            logger.info("%s: last message %r", self.path, self.messages[-1]["content"])
+
+
+async def logged(events, log: RequestLog):
+    """`events`, then the request's log line once the stream has ended or its client has gone."""
+    try:
+        async for event in events:
+            yield event
+    finally:
+        log.done()
+
+
+async def logged_reply(job, request: Request, timeout: float, log: RequestLog) -> list[Reply]:
+    """:func:`wait_for_reply`, then the request's log line (also when it fails: timeout, disconnect)."""
+    try:
+        return await wait_for_reply(job, request, timeout)
+    finally:
+        log.done()
+
+
 def _checked_messages(body: Sampling, limits: ServeLimits) -> list[dict]:
     """The history as role/content strings, or a 4xx naming the field (a lone surrogate is a 400 on every endpoint)."""
     where = find_surrogate(body.model_dump())
@@ -212,11 +244,8 @@ def create_app(
                            allow_headers=["Authorization", "Content-Type"])  # fmt: skip
     _add_error_handlers(app)
 
-    def log(path: str, messages: list[dict], started: float) -> None:
-        size = sum(len(m["content"]) for m in messages)
-        logger.info("%s: %d messages, %d chars, %.2f s", path, len(messages), size, time.monotonic() - started)
-        if log_messages:
-            logger.info("%s: last message %r", path, messages[-1]["content"])
+    def request_log(request: Request, messages: list[dict]) -> RequestLog:
+        return RequestLog(request.url.path, messages, log_messages)
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def page() -> FileResponse:
@@ -231,12 +260,11 @@ def create_app(
     async def chat(body: Sampling, request: Request) -> dict:
         """One reply to the history in `messages` (the page keeps the history), through the answer pipeline: the
         guarded reply, the red-flag triage (its advice to show apart) and the `medbot` label."""
-        started = time.monotonic()
         messages, params = _reply_params(body, limits)
+        log = request_log(request, messages)
         answer = start_answer(messages)
-        reply = (await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s))[0]
+        reply = (await logged_reply(_submit(batcher, messages, params), request, limits.request_timeout_s, log))[0]
         answer.complete(reply.text)
-        log("/api/chat", messages, started)
         context = _context(batcher, messages, params, limits)
         return {
             "reply": answer.text,
@@ -246,10 +274,11 @@ def create_app(
         }
 
     @app.post("/api/chat/stream")
-    async def chat_stream(body: Sampling) -> StreamingResponse:
+    async def chat_stream(body: Sampling, request: Request) -> StreamingResponse:
         """Server-Sent Events: `{"triage", "medbot"}` first, then `{"delta"}` pieces (whole checked sentences), then
         `{"done", "reply", "medbot", "context_messages"}` with what the guard did."""
         messages, params = _reply_params(body, limits)
+        log = request_log(request, messages)
         answer = start_answer(messages)
         context = _context(batcher, messages, params, limits)
         job = _submit(batcher, messages, params, stream=True)
@@ -261,14 +290,14 @@ def create_app(
             done = {"done": True, "reply": answer.text, "medbot": answer.medbot(), "context_messages": context}
             yield sse(done)
 
-        return StreamingResponse(events(), media_type="text/event-stream")
+        return StreamingResponse(logged(events(), log), media_type="text/event-stream")
 
-    _add_openai_routes(app, batcher, model_name, limits)
+    _add_openai_routes(app, batcher, model_name, limits, request_log)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 
-def _add_openai_routes(app: FastAPI, batcher: Batcher, model_name: str, limits: ServeLimits) -> None:
+def _add_openai_routes(app: FastAPI, batcher: Batcher, model_name: str, limits: ServeLimits, request_log) -> None:
     """`/v1/models` and `/v1/chat/completions`; urgent triage advice is put before the reply's text."""
     created = int(time.time())
 
@@ -289,14 +318,14 @@ def _add_openai_routes(app: FastAPI, batcher: Batcher, model_name: str, limits: 
         if body.stream and body.n > 1:
             raise RequestError(400, "n", "n: several choices are not streamed; use stream=false or n=1")
         params = completion_params(body, limits)
+        log = request_log(request, messages)
         answer = start_answer(messages)
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model_name}
         if body.stream:
             job = _submit(batcher, messages, params, stream=True)
-            return StreamingResponse(
-                _completion_chunks(batcher, job, head, answer, limits), media_type="text/event-stream"
-            )
-        replies = await wait_for_reply(_submit(batcher, messages, params), request, limits.request_timeout_s)
+            chunks = logged(_completion_chunks(batcher, job, head, answer, limits), log)
+            return StreamingResponse(chunks, media_type="text/event-stream")
+        replies = await logged_reply(_submit(batcher, messages, params), request, limits.request_timeout_s, log)
         answers = [answer] + [start_answer(messages) for _ in replies[1:]]  # each choice through the whole pipeline
         choices = []
         for i, (choice_answer, r) in enumerate(zip(answers, replies, strict=True)):

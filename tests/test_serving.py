@@ -5,7 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -15,42 +15,32 @@ import httpx
 import pytest
 from conftest import ROOT
 
+from medbot_hf.api_schema import MAX_TEMPERATURE, MIN_TOP_P, Sampling, ServeLimits, sampling_params
 from medbot_hf.configs import ServeArguments
 from medbot_hf.safety import guard_reply, triage
+from medbot_hf.serve_cli import server_process
 
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
 def server(model_dir, *extra: str):
     """`python recipes/serve.py` on a free port; yields `(base_url, log_path)`."""
-    port = free_port()
-    log = ROOT / "test-artifacts" / f"server-{port}.log"
-    log.parent.mkdir(exist_ok=True)
-    command = [sys.executable, "recipes/serve.py", "--model_name_or_path", str(model_dir), "--port", str(port), *extra]
-    with open(log, "w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / f"server-{time.time_ns()}.log"
+    with server_process(model_dir, *extra, log_path=log, script=str(ROOT / "recipes" / "serve.py")) as base:
         yield base, log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+
+
+def test_sampling_params_clamp_to_the_named_limits():
+    limits, hi = ServeLimits(max_tokens_cap=8), {"messages": [{"role": "user", "content": "头疼"}]}
+    asked = Sampling(**hi, temperature=2, top_p=0.01, max_tokens=100, seed=3)
+    clamped = {"max_new_tokens": 8, "do_sample": True, "temperature": MAX_TEMPERATURE, "top_p": MIN_TOP_P, "seed": 3}
+    assert sampling_params(asked, limits) == clamped
+    assert sampling_params(Sampling(**hi, temperature=0), limits) == {"do_sample": False}
+    within = {"do_sample": True, "temperature": 0.5, "top_p": 0.5}
+    assert sampling_params(Sampling(**hi, temperature=0.5, top_p=0.5), limits) == within
+    assert sampling_params(Sampling(**hi), limits) == {}
 
 
 @pytest.fixture(scope="module")
@@ -203,8 +193,17 @@ def test_page_headers_and_openapi(api):
     assert "access-control-allow-origin" not in preflight.headers  # CORS closed by default
 
 
-def test_api_key_and_cors(trained):
-    with server(trained[0], "--api_key", "s3cret", "--cors_origins", "http://app.example") as (base, _):
+def wait_for_log(log, *needles: str, timeout: float = 10.0) -> str:
+    """The server log once it holds every needle (a stream's line is written just after its last event)."""
+    deadline = time.monotonic() + timeout
+    while not all(n in (text := log.read_text()) for n in needles) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return text
+
+
+def test_api_key_cors_and_one_log_line_per_request(trained):
+    flags = ("--api_key", "s3cret", "--cors_origins", "http://app.example", "--log_messages")
+    with server(trained[0], *flags) as (base, log):
         assert httpx.post(base + "/api/chat", json=ask("头疼")).status_code == 401
         wrong = httpx.get(base + "/v1/models", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401 and wrong.json()["error"]["param"] == "authorization"
@@ -215,6 +214,20 @@ def test_api_key_and_cors(trained):
             base + "/api/chat", headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST"}
         )
         assert preflight.headers["access-control-allow-origin"] == "http://app.example"
+        auth = {"Authorization": "Bearer s3cret"}
+        with httpx.stream("POST", base + "/api/chat/stream", json=ask("流式一", max_tokens=4), headers=auth) as r:
+            assert r.status_code == 200 and list(r.iter_lines())
+        openai_body = {"messages": [{"role": "user", "content": "开放二"}], "max_tokens": 4}
+        assert httpx.post(base + "/v1/chat/completions", json=openai_body, headers=auth).status_code == 200
+        streamed = {**openai_body, "messages": [{"role": "user", "content": "开放三"}], "stream": True}
+        with httpx.stream("POST", base + "/v1/chat/completions", json=streamed, headers=auth) as r:
+            assert r.status_code == 200 and list(r.iter_lines())[-1] == "data: [DONE]"
+        text = wait_for_log(log, "'开放三'")
+    # every reply endpoint, streamed or not, logs its size and time, and (--log_messages) the text
+    for path, words in (("/api/chat", "头疼"), ("/api/chat/stream", "流式一"), ("/v1/chat/completions", "开放二"),
+                        ("/v1/chat/completions", "开放三")):  # fmt: skip
+        assert re.search(rf"{path}: 1 messages, {len(words)} chars, \d+\.\d\d s", text), path
+        assert f"{path}: last message '{words}'" in text
 
 
 def test_timeout_and_disconnect_stop_generation(slow_model):
