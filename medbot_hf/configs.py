@@ -298,38 +298,49 @@ def _yaml_defaults(path: str, known: set[str]) -> dict:
     return values
 
 
+class MedbotParser(HfArgumentParser):
+    """`HfArgumentParser` plus `--config file.yaml`, as TRL's `TrlParser`: a recipe's `make_parser()` returns one."""
+
+    def __init__(self, dataclass_types: tuple, **kwargs):
+        super().__init__(dataclass_types, **kwargs)
+        self.add_argument("--config", help="YAML recipe; command-line flags override its values")
+
+    def parse_args_and_config(self, argv: list[str] | None = None) -> tuple:
+        """Parse `argv` (`sys.argv[1:]` when None), reading defaults from an optional `--config file.yaml`.
+
+        Returns:
+            One instance per dataclass, in order. Bad values exit with an argparse-style message, never a traceback.
+        """
+        if not torch.cuda.is_available():  # else DDP ranks on a CPU-only box each run alone (see accelerate_configs/)
+            os.environ.setdefault("ACCELERATE_USE_CPU", "1")
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("--config")
+        known_args, rest = pre.parse_known_args(argv)
+        if known_args.config:
+            fields = {f.name for dtype in self.dataclass_types for f in dataclasses.fields(dtype) if f.init}
+            try:
+                values = _yaml_defaults(known_args.config, fields)
+            except (ValueError, yaml.YAMLError) as e:
+                self.error(str(e))
+            self.set_defaults(**values)
+            for action in self._actions:
+                if action.dest in values:
+                    action.required = False
+        try:
+            *outputs, _ = self.parse_args_into_dataclasses(args=rest, look_for_args_file=False)
+        except ValueError as e:  # __post_init__ checks name the flags
+            self.error(str(e))
+        return tuple(outputs)
+
+
 def parse_args(dataclass_types: tuple, argv: list[str] | None = None) -> tuple:
-    """Parse `argv` into `dataclass_types`, reading defaults from an optional `--config file.yaml`.
+    """`MedbotParser(dataclass_types).parse_args_and_config(argv)`: one instance per dataclass, in order.
 
     Args:
         dataclass_types: the dataclasses to fill, e.g. `(ModelArguments, DataArguments, TrainingArguments)`.
         argv: the command line without the program name; `sys.argv[1:]` when None.
-
-    Returns:
-        One instance per dataclass, in order. Bad values exit with an argparse-style message, never a traceback.
     """
-    if not torch.cuda.is_available():  # else DDP ranks on a CPU-only box each run alone (see accelerate_configs/)
-        os.environ.setdefault("ACCELERATE_USE_CPU", "1")
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--config")
-    known_args, rest = pre.parse_known_args(argv)
-    parser = HfArgumentParser(dataclass_types)
-    parser.add_argument("--config", help="YAML recipe; command-line flags override its values")
-    if known_args.config:
-        fields = {f.name for dtype in dataclass_types for f in dataclasses.fields(dtype) if f.init}
-        try:
-            values = _yaml_defaults(known_args.config, fields)
-        except (ValueError, yaml.YAMLError) as e:
-            parser.error(str(e))
-        parser.set_defaults(**values)
-        for action in parser._actions:
-            if action.dest in values:
-                action.required = False
-    try:
-        *outputs, _ = parser.parse_args_into_dataclasses(args=rest, look_for_args_file=False)
-    except ValueError as e:  # __post_init__ checks name the flags
-        parser.error(str(e))
-    return tuple(outputs)
+    return MedbotParser(dataclass_types).parse_args_and_config(argv)
 
 
 NONFINITE_POLICIES = ("stop", "skip")

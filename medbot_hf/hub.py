@@ -63,6 +63,12 @@ def from_folder_or_hub(load, name_or_path: str):
         raise OSError(f"{name_or_path}: no such folder; {why}") from None
 
 
+def hub_repo_name(hub_model_id: str | None, output_dir: str) -> str:
+    """The repo a run is pushed to (and its model card's name): `--hub_model_id`, else the output folder's name, as
+    the Trainer names the repo it creates; a name without `user/` goes under the token's user."""
+    return hub_model_id or os.path.basename(os.path.abspath(output_dir))
+
+
 class HubError(RuntimeError):
     """The hub cannot be used for this push: offline, no token, or a folder with nothing to push."""
 
@@ -98,7 +104,7 @@ def push_folder(folder: str, repo_id: str, private: bool | None = None, token: s
     token = check_push_possible(token)
     api = HfApi(token=token)
     try:
-        api.create_repo(repo_id, private=private, exist_ok=True)
+        repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id  # with its namespace
         commit = api.upload_folder(
             repo_id=repo_id, folder_path=folder, ignore_patterns=["checkpoint-*", "_*", "*.tmp-*"],
             commit_message="Upload medbot-hf model",

@@ -7,6 +7,7 @@ import os
 
 import yaml
 
+from .hub import hub_repo_name
 from .retrieval import INDEX_DIR
 
 DISCLAIMER = (
@@ -169,7 +170,7 @@ def write_model_card(output_dir: str, metrics: dict, model_name: str | None = No
     with open(os.path.join(output_dir, "medbot_run.json"), encoding="utf-8") as f:
         run = json.load(f)
     path = os.path.join(output_dir, "README.md")
-    name = model_name or run.get("hub_model_id") or os.path.basename(os.path.abspath(output_dir))
+    name = model_name or hub_repo_name(run.get("hub_model_id"), output_dir)
     index_path = os.path.join(output_dir, INDEX_DIR, "index.json")
     index = None
     if os.path.isfile(index_path):

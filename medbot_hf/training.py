@@ -1,4 +1,4 @@
-"""Glue the training recipes share: preparing a run, the non-finite policy, and the final folder."""
+"""Glue the two training recipes share: the opening and ending of a run, the non-finite policy, the final folder."""
 
 from __future__ import annotations
 
@@ -8,24 +8,26 @@ import logging
 import os
 import shlex
 import sys
+from dataclasses import dataclass
 
 import datasets
 import numpy as np
 import torch
 import transformers
+from datasets import DatasetDict
 from torch.distributed.tensor import DTensor
-from transformers import GenerationConfig, PreTrainedTokenizerBase, TrainerCallback
+from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback, set_seed
 
 from .chat_format import split_system
-from .checkpoints import find_resume_checkpoint
-from .configs import FINETUNE_ARGS, GENERATION_DEFAULTS, parse_args
+from .checkpoints import find_resume_checkpoint, resolve_resume
+from .configs import GENERATION_DEFAULTS
 from .corpus import CorpusError
 from .data import get_dataset, get_raw_datasets, iter_texts, pack_splits
 from .evaluation import unprefixed
 from .generation import generate_reply
-from .hub import HubError
+from .hub import HubError, check_push_possible, hub_repo_name, push_folder
 from .model_card import write_model_card
-from .modeling import get_model, get_tokenizer, load_tokenizer
+from .modeling import get_model, get_tokenizer, load_for_inference, load_tokenizer
 from .retrieval import INDEX_DIR, build_corpus_index
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 class NonFiniteLossError(RuntimeError):
     """A step's loss or gradients were inf or NaN under `--nonfinite_loss stop`."""
+
+
+# What a recipe's entry point turns into one line naming the file, step or flag, never a traceback.
+USER_ERRORS = (CorpusError, HubError, NonFiniteLossError, ValueError, OSError)
 
 
 def nonfinite_message(step: int, what: str, output_dir: str, layout: str) -> str:
@@ -178,12 +184,6 @@ def run_settings(model_args, data_args, gen_args, training_args) -> dict:
     return settings
 
 
-def validate_corpus(data_args, seed: int) -> dict:
-    """`--validate_only`: read and check the corpus; returns its stats (what was dropped included)."""
-    _, stats = get_raw_datasets(data_args, seed=seed)
-    return stats
-
-
 def demo_replies(model, tokenizer, validation, max_seq_length: int, seed: int, n: int = 2) -> list[tuple[str, str]]:
     """The model's reply to the first patient turn of `n` held-out dialogues, as `(question, reply)` pairs: what a
     run shows at its end."""
@@ -194,16 +194,6 @@ def demo_replies(model, tokenizer, validation, max_seq_length: int, seed: int, n
         reply = generate_reply(model, tokenizer, messages, max_seq_length=max_seq_length, seed=seed)
         pairs.append((turns[0]["content"], reply))
     return pairs
-
-
-def run_recipe(main) -> None:
-    """A training recipe's entry point: parse the command line (and `--config`), run `main`, and turn the errors a
-    user can fix into one line naming the file, step or flag, never a traceback."""
-    args = parse_args(FINETUNE_ARGS)
-    try:
-        main(*args)
-    except (CorpusError, HubError, NonFiniteLossError, ValueError, OSError) as e:
-        sys.exit(f"error: {e}")
 
 
 def save_retrieval_index(output_dir: str, train_split: datasets.Dataset, run: dict) -> None:
@@ -226,3 +216,57 @@ def finish_output_dir(
         json.dump(run, f, indent=2, ensure_ascii=False, default=str)
     save_retrieval_index(output_dir, train_split, run)
     write_model_card(output_dir, unprefixed(metrics))
+
+
+@dataclass
+class RunStart:
+    """What both recipes train from; under `--validate_only`, only the corpus `stats`."""
+
+    args: tuple  # (model_args, data_args, gen_args, training_args)
+    stats: dict | None = None
+    checkpoint: str | None = None  # to resume from
+    tokenizer: PreTrainedTokenizerBase | None = None
+    raw: DatasetDict | None = None  # `messages` rows
+    tokenized: DatasetDict | None = None
+    model: PreTrainedModel | None = None
+
+
+def start_run(model_args, data_args, gen_args, training_args, layout: str = "trainer") -> RunStart:
+    """The opening both recipes share, in order: logging; under `--validate_only` the corpus stats and nothing else;
+    the seed; a push check that fails before any training; the checkpoint of `layout`'s recipe to resume from; then
+    corpus, tokenizer, tokenized splits and model (:func:`prepare`), with the generation config."""
+    args = (model_args, data_args, gen_args, training_args)
+    setup_logging(training_args)
+    if data_args.validate_only:
+        return RunStart(args, stats=get_raw_datasets(data_args, seed=training_args.seed)[1])
+    set_seed(training_args.seed)
+    if training_args.push_to_hub:  # fail now, not after hours of training
+        check_push_possible(training_args.hub_token)
+    checkpoint = resolve_resume(training_args, layout)
+    tokenizer, raw, tokenized, model = prepare(model_args, data_args, training_args, resume_from=checkpoint)
+    model.generation_config = build_generation_config(tokenizer, gen_args)
+    return RunStart(args, checkpoint=checkpoint, tokenizer=tokenizer, raw=raw, tokenized=tokenized, model=model)
+
+
+@dataclass
+class RunEnd:
+    """What a run shows at its end: `(question, reply)` pairs from held-out dialogues, and where it was pushed."""
+
+    demo: list[tuple[str, str]]
+    pushed_to: str | None = None
+
+
+def finish_run(start: RunStart, log_history: list[dict], metrics: dict) -> RunEnd:
+    """The ending both recipes share, on the main process once the final folder is saved: what `save_pretrained`
+    leaves out (:func:`finish_output_dir`), demo replies from the saved folder loaded as a user loads it, and the
+    push to `hub_repo_name` under `--push_to_hub`."""
+    _, data_args, _, training_args = start.args
+    output_dir = training_args.output_dir
+    settings = run_settings(*start.args)
+    finish_output_dir(start.tokenizer, output_dir, log_history, settings, metrics, start.raw["train"])
+    model, tokenizer = load_for_inference(output_dir)
+    end = RunEnd(demo_replies(model, tokenizer, start.raw["validation"], data_args.max_seq_length, training_args.seed))
+    if training_args.push_to_hub:
+        repo = hub_repo_name(training_args.hub_model_id, output_dir)
+        end.pushed_to = push_folder(output_dir, repo, training_args.hub_private_repo)
+    return end

@@ -16,7 +16,7 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 from medbot_hf.configs import EvalArguments, GenerationArguments
 from medbot_hf.eval_cli import run
 from medbot_hf.evaluation import RESULT_KEYS, token_metrics, unprefixed
-from medbot_hf.hub import HubError, push_folder
+from medbot_hf.hub import HubError, hub_repo_name, push_folder
 
 
 def test_token_metrics_one_formula_one_mapping():
@@ -189,3 +189,8 @@ def test_retrieval_baseline_same_keys_beside_the_reranked_model(trained, tmp_pat
     table = (tmp_path / "eval_results.md").read_text(encoding="utf-8")
     assert "retrieval baseline" in table and "| difference |" in table and len(results) == 2
     assert (trained[0] / "README.md").read_text(encoding="utf-8") == card_before  # a baseline is not the model
+
+
+def test_hub_repo_is_named_one_way():
+    assert hub_repo_name("someone/x", "outputs/sample-smoke") == "someone/x"
+    assert hub_repo_name(None, "outputs/sample-smoke/") == "sample-smoke"  # as the Trainer names its repo

@@ -89,6 +89,15 @@ def test_torn_checkpoint_is_skipped(trained, tmp_path, caplog):
     assert find_resume_checkpoint(str(tmp_path)) is None
 
 
+@pytest.mark.parametrize("name", ["finetune", "finetune_accelerate"])
+def test_validate_only_prints_the_stats_and_trains_nothing(name, tmp_path, capsys):
+    recipe = load_recipe(name)
+    args = recipe.make_parser().parse_args_and_config(tiny_run_args(tmp_path, "--validate_only", "true"))
+    stats = recipe.main(*args)
+    assert json.loads(capsys.readouterr().out) == stats and stats["train"]["dialogues"] > 0
+    assert not (tmp_path / "out").exists()
+
+
 def test_padding_multiple_past_n_positions_is_refused(tmp_path):
     model_args, data_args, _, training_args = parse_args(
         FINETUNE_ARGS, tiny_run_args(tmp_path, "--pad_to_multiple_of", "96")
