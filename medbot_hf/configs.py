@@ -48,13 +48,10 @@ class ModelArguments:
 
 
 @dataclass
-class DataArguments:
-    """Which corpus to read and how to turn it into training sequences."""
+class CorpusArguments:
+    """How to read corpus files: their format and, for QA or messages records, the columns. Training
+    (`DataArguments`) and `medbot-eval` (`EvalArguments`) read files the same way."""
 
-    train_file: str | None = field(default=None, metadata={"help": "Training corpus: .txt, .jsonl/.json or .csv."})
-    validation_file: str | None = field(default=None, metadata={"help": "Validation corpus, same formats."})
-    dataset_name: str | None = field(default=None, metadata={"help": "A hub dataset instead of train_file."})
-    dataset_config_name: str | None = field(default=None, metadata={"help": "The hub dataset's configuration."})
     corpus_format: str = field(
         default="auto", metadata={"help": "How to read the files.", "choices": list(CORPUS_FORMATS)}
     )
@@ -62,6 +59,16 @@ class DataArguments:
     answer_column: str = field(default="answer", metadata={"help": "Answer column in QA data."})
     messages_column: str = field(default="messages", metadata={"help": "Message-list column in messages data."})
     encoding: str = field(default="utf-8", metadata={"help": ENCODING_HELP})
+
+
+@dataclass
+class DataArguments(CorpusArguments):
+    """Which corpus to read and how to turn it into training sequences."""
+
+    train_file: str | None = field(default=None, metadata={"help": "Training corpus: .txt, .jsonl/.json or .csv."})
+    validation_file: str | None = field(default=None, metadata={"help": "Validation corpus, same formats."})
+    dataset_name: str | None = field(default=None, metadata={"help": "A hub dataset instead of train_file."})
+    dataset_config_name: str | None = field(default=None, metadata={"help": "The hub dataset's configuration."})
     validation_split_percentage: float = field(
         default=5.0, metadata={"help": "Share of train held out when there is no validation_file (at least 1)."}
     )
@@ -182,25 +189,29 @@ class ChatArguments:
             raise ValueError(f"--show_similar must be 0 or more, got {self.show_similar}")
 
 
-@dataclass
-class EvalArguments:
-    """Which model to score, on which held-out dialogues, and how."""
+def _as_trained(name: str):
+    """`DataArguments.<name>` again, for `medbot-eval`, with its help and choices: unset (None), it takes the value
+    the model was trained with."""
+    declared = DataArguments.__dataclass_fields__[name]
+    metadata = {**declared.metadata, "help": f"{declared.metadata['help']} Default: the training run's."}
+    if "choices" in metadata:
+        metadata["choices"] = [*metadata["choices"], None]
+    return field(default=None, metadata=metadata)
+
+
+@dataclass(kw_only=True)
+class EvalArguments(CorpusArguments):
+    """Which model to score, on which held-out dialogues, and how. The tokenization fields are `DataArguments`'s,
+    unset by default: `medbot-eval` then fills them in from the model's `medbot_run.json`."""
 
     model_name_or_path: str = field(metadata={"help": "A trained output folder or a hub id."})
     test_file: str = field(metadata={"help": "Held-out dialogues: .txt, .jsonl/.json or .csv, as for training."})
     output_dir: str | None = field(default=None, metadata={"help": "Where results go (default: MODEL/eval)."})
     compare: str | None = field(default=None, metadata={"help": "A second model, scored the same way, side by side."})
-    corpus_format: str = field(
-        default="auto", metadata={"help": "How to read test_file.", "choices": list(CORPUS_FORMATS)}
-    )
-    question_column: str = field(default="question", metadata={"help": "Question column in QA data."})
-    answer_column: str = field(default="answer", metadata={"help": "Answer column in QA data."})
-    messages_column: str = field(default="messages", metadata={"help": "Message-list column in messages data."})
-    encoding: str = field(default="utf-8", metadata={"help": ENCODING_HELP})
-    max_seq_length: int | None = field(default=None, metadata={"help": "Default: the training run's."})
-    loss_on: str | None = field(
-        default=None, metadata={"help": "Default: the training run's.", "choices": [*LOSS_ON_CHOICES, None]}
-    )
+    max_seq_length: int | None = _as_trained("max_seq_length")
+    loss_on: str | None = _as_trained("loss_on")
+    turn_order: str | None = _as_trained("turn_order")
+    preprocessing_num_workers: int | None = _as_trained("preprocessing_num_workers")
     max_dialogues: int | None = field(default=None, metadata={"help": "Score only the first N dialogues."})
     dialogue_stride: int = field(
         default=1, metadata={"help": "Score every Nth dialogue only (before max_dialogues): a fixed, spread subset."}

@@ -22,24 +22,23 @@ from .retrieval import INDEX_DIR, load_model_index
 logger = logging.getLogger("medbot_hf.eval")
 
 
-def _settings(eval_args: EvalArguments, model_dir: str, n_positions: int) -> DataArguments:
-    """Truncation and `loss_on` as the model was trained (from its `medbot_run.json`) unless given."""
+def _settings(eval_args: EvalArguments, model_dir: str, n_positions: int) -> EvalArguments:
+    """`eval_args` with the tokenization fields not given (truncation, `loss_on`, ...) as the model was trained (its
+    `medbot_run.json`), else as `DataArguments` defaults them; never longer than `n_positions`."""
     run = {}
     if os.path.exists(os.path.join(model_dir, "medbot_run.json")):
         with open(os.path.join(model_dir, "medbot_run.json"), encoding="utf-8") as f:
             run = json.load(f)
-    return DataArguments(
-        train_file=eval_args.test_file, corpus_format=eval_args.corpus_format,
-        question_column=eval_args.question_column, answer_column=eval_args.answer_column,
-        messages_column=eval_args.messages_column, encoding=eval_args.encoding,
-        max_seq_length=min(eval_args.max_seq_length or run.get("max_seq_length") or n_positions, n_positions),
-        loss_on=eval_args.loss_on or run.get("loss_on") or "answers",
-        turn_order=run.get("turn_order") or "forward",  # a reverse (MMI) model is scored in its own order
-    )  # fmt: skip
+    trained = {}
+    for name in ("max_seq_length", "loss_on", "turn_order", "preprocessing_num_workers"):
+        default = DataArguments.__dataclass_fields__[name].default
+        trained[name] = getattr(eval_args, name) or run.get(name) or default
+    trained["max_seq_length"] = min(eval_args.max_seq_length or run.get("max_seq_length") or n_positions, n_positions)
+    return dataclasses.replace(eval_args, **trained)
 
 
-def _dialogues(data_args: DataArguments, max_dialogues: int | None, stride: int = 1):
-    parsed = read_split(data_args.train_file, data_args)
+def _dialogues(eval_args: EvalArguments, max_dialogues: int | None, stride: int = 1):
+    parsed = read_split(eval_args.test_file, eval_args)
     dialogues = to_dataset(parsed)
     if stride > 1:
         dialogues = dialogues.select(range(0, len(dialogues), stride))
@@ -79,10 +78,10 @@ def run(eval_args: EvalArguments, gen_args: GenerationArguments, rerank_args: Re
     loaded = {label: load_for_inference(path, eval_args.device) for label, path in models.items()}
     model_dir = eval_args.model_name_or_path
     n_positions = min(m.config.n_positions for m, _ in loaded.values()) if loaded else _n_positions(model_dir)
-    data_args = _settings(eval_args, model_dir, n_positions)
-    dialogues, dropped = _dialogues(data_args, eval_args.max_dialogues, eval_args.dialogue_stride)
+    eval_args = _settings(eval_args, model_dir, n_positions)  # now with the run's tokenization
+    dialogues, dropped = _dialogues(eval_args, eval_args.max_dialogues, eval_args.dialogue_stride)
     settings = {
-        "test_file": eval_args.test_file, "max_seq_length": data_args.max_seq_length, "loss_on": data_args.loss_on,
+        "test_file": eval_args.test_file, "max_seq_length": eval_args.max_seq_length, "loss_on": eval_args.loss_on,
         "max_history_len": eval_args.max_history_len, "seed": eval_args.seed, "batch_size": eval_args.batch_size,
         "generation_overrides": gen_args.overrides(), "dropped": dropped, "dialogue_stride": eval_args.dialogue_stride,
         "rerank": dataclasses.asdict(rerank_args),
@@ -96,7 +95,7 @@ def run(eval_args: EvalArguments, gen_args: GenerationArguments, rerank_args: Re
     for label, (model, tokenizer) in loaded.items():
         logger.info("Scoring %s on %d dialogues", label, len(dialogues))
         overrides = {**gen_args.overrides(), "num_candidates": rerank_args.num_candidates, "reranker": reranker}
-        results[label], samples[label] = evaluate_model(model, tokenizer, dialogues, data_args, eval_args, overrides)
+        results[label], samples[label] = evaluate_model(model, tokenizer, dialogues, eval_args, eval_args, overrides)
         results[label]["settings"] = {**settings, "model": models[label]}
     default_dir = os.path.join(model_dir, "eval-retrieval" if eval_args.baseline else "eval")
     _write(eval_args.output_dir or default_dir, results, samples, main_label, compare_label)
