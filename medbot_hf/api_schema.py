@@ -11,16 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from .chat_format import is_prompt
+from .configs import MAX_TOKENS_CAP, REQUEST_TIMEOUT_S
 
 MAX_MESSAGE_CHARS = 2000  # one message; the corpus's longest utterances are ~600
 MAX_TURNS = 64
 MAX_BODY_BYTES = 64 * 1024
-MAX_TOKENS_CAP = 256  # replies longer than this are cut, whatever max_tokens asks
 MAX_CHOICES = 4  # most choices one request may ask for (`n`)
 MAX_STOP = 4  # most stop strings, as OpenAI allows
 MAX_STOP_CHARS = 32
 HARD_MAX_TOKENS = 4096  # beyond this a request is refused outright
-REQUEST_TIMEOUT_S = 60.0
 RETRY_AFTER_S = 2
 MAX_TEMPERATURE = 1.5  # hotter than this, a small model's replies fall apart; higher asks are lowered to it
 MIN_TOP_P = 0.05  # a smaller nucleus is greedy decoding in disguise; lower asks are raised to it

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from transformers import TextIteratorStreamer
 
+from .configs import MAX_BATCH_SIZE, MAX_QUEUE
 from .generation import generate_replies, reply_streamer
 
 
@@ -53,7 +54,15 @@ class Batcher:
         max_seq_length: room for prompt plus reply (default: the model's `n_positions`).
     """
 
-    def __init__(self, model, tokenizer, max_batch_size=16, max_queue=64, batch_wait_s=0.01, max_seq_length=None):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        max_batch_size=MAX_BATCH_SIZE,
+        max_queue=MAX_QUEUE,
+        batch_wait_s=0.01,
+        max_seq_length=None,
+    ):
         self.model, self.tokenizer = model, tokenizer
         self.max_batch_size, self.batch_wait_s, self.max_seq_length = max_batch_size, batch_wait_s, max_seq_length
         self.queue: queue.Queue[Job] = queue.Queue(maxsize=max_queue)

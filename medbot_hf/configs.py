@@ -236,6 +236,13 @@ class EvalArguments(CorpusArguments):
         check_encoding(self.encoding)
 
 
+# The serving limits a user can set; `api_schema.ServeLimits` and `batching.Batcher` take their defaults from here.
+MAX_BATCH_SIZE = 16
+MAX_QUEUE = 64
+MAX_TOKENS_CAP = 256  # replies longer than this are cut, whatever max_tokens asks
+REQUEST_TIMEOUT_S = 60.0
+
+
 @dataclass
 class RerankArguments:
     """Candidates per reply and the weights of the score that picks one (`medbot_hf.reranking.candidate_score`).
@@ -283,10 +290,14 @@ class ServeArguments:
         default=None, metadata={"help": "Require `Authorization: Bearer KEY` on /api and /v1 (or MEDBOT_API_KEY)."}
     )
     cors_origins: str | None = field(default=None, metadata={"help": "Comma-separated origins allowed (CORS)."})
-    max_batch_size: int = field(default=16, metadata={"help": "Most concurrent requests in one generate call."})
-    max_queue: int = field(default=64, metadata={"help": "Most waiting requests; beyond it 503 + Retry-After."})
-    max_tokens_cap: int = field(default=256, metadata={"help": "Replies are cut at this many tokens."})
-    request_timeout_s: float = field(default=60.0, metadata={"help": "Per-request time limit (504 after)."})
+    max_batch_size: int = field(
+        default=MAX_BATCH_SIZE, metadata={"help": "Most concurrent requests in one generate call."}
+    )
+    max_queue: int = field(default=MAX_QUEUE, metadata={"help": "Most waiting requests; beyond it 503 + Retry-After."})
+    max_tokens_cap: int = field(default=MAX_TOKENS_CAP, metadata={"help": "Replies are cut at this many tokens."})
+    request_timeout_s: float = field(
+        default=REQUEST_TIMEOUT_S, metadata={"help": "Per-request time limit (504 after)."}
+    )
     max_seq_length: int | None = field(default=None, metadata={"help": "Prompt + reply room (default: n_positions)."})
     log_messages: bool = field(default=False, metadata={"help": "Log message text (off: sizes and timings only)."})
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto."})
