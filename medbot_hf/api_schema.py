@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from .chat_format import is_prompt
+from .chat_format import ROLES, is_prompt
 from .configs import MAX_TOKENS_CAP, REQUEST_TIMEOUT_S
 
 MAX_MESSAGE_CHARS = 2000  # one message; the corpus's longest utterances are ~600
@@ -49,7 +49,7 @@ class ContentPart(BaseModel):
 
 
 class Message(BaseModel):
-    role: Literal["system", "user", "assistant"]
+    role: Literal[ROLES]
     content: str | list[ContentPart] = Field(description="Text, or OpenAI content parts of type `text`")
 
 

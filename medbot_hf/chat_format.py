@@ -13,15 +13,15 @@ LOSS_ON_CHOICES = ("answers", "all", "last_answer")
 # "reversed" lays a dialogue out last turn first, `[CLS] a_n [SEP] q_n [SEP] ... a_1 [SEP] q_1 [SEP]`, so that a model
 # trained on it learns P(question | answer): the reverse (MMI) model that reranks candidate replies.
 TURN_ORDERS = ("forward", "reversed")
-ROLES = ("system", "user", "assistant")
+ROLES = ("system", "user", "assistant")  # the one role set: the template, the corpus readers and the API use it
 
 # Jinja, rendered by `tokenizer.apply_chat_template`. There is no generation prompt: after the patient's `[SEP]` the
 # model writes the doctor's reply and closes it with `[SEP]` (the eos token).
 CHAT_TEMPLATE = (
     "{{- '[CLS]' -}}"
     "{%- for message in messages -%}"
-    "{%- if message['role'] not in ['system', 'user', 'assistant'] -%}"
-    "{{- raise_exception('unknown role ' ~ message['role'] ~ '; expected system, user or assistant') -}}"
+    f"{{%- if message['role'] not in {list(ROLES)} -%}}"
+    f"{{{{- raise_exception('unknown role ' ~ message['role'] ~ '; expected one of {', '.join(ROLES)}') -}}}}"
     "{%- endif -%}"
     "{{- message['content'] -}}{{- '[SEP]' -}}"
     "{%- endfor -%}"

@@ -16,11 +16,12 @@ import stat
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .chat_format import ROLES
+
 CORPUS_FORMATS = ("auto", "chitchat", "messages", "qa")
 ROLE_ALIASES = {
-    "user": "user", "human": "user", "patient": "user",
-    "assistant": "assistant", "gpt": "assistant", "doctor": "assistant",
-    "system": "system",
+    **{role: role for role in ROLES},
+    "human": "user", "patient": "user", "gpt": "assistant", "doctor": "assistant",
 }  # fmt: skip
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
