@@ -21,6 +21,18 @@ from .corpus import CORPUS_FORMATS, check_encoding
 ENCODING_HELP = "Text encoding of the corpus files: any Python codec name, e.g. gb18030 (GBK) or utf-16."
 
 
+def check_choices(args, names: tuple[str, ...] | None = None) -> None:
+    """Raise `ValueError` naming the field when a field declared with `choices` holds another value: the check for
+    values that did not pass argparse (a dataclass built in code). `names` limits it to those fields."""
+    for declared in dataclasses.fields(args):
+        if names is not None and declared.name not in names:
+            continue
+        choices, value = declared.metadata.get("choices"), getattr(args, declared.name)
+        if choices is not None and value not in choices:
+            allowed = ", ".join(str(c) for c in choices if c is not None)
+            raise ValueError(f"--{declared.name} must be one of {allowed}, got {value!r}")
+
+
 @dataclass
 class ModelArguments:
     """Which model and tokenizer to start from."""
@@ -112,6 +124,7 @@ class DataArguments(CorpusArguments):
 
     def __post_init__(self):
         check_encoding(self.encoding)
+        check_choices(self)
         if not (self.train_file or self.dataset_name):
             raise ValueError("give --train_file or --dataset_name")
         if self.train_file and self.dataset_name:
@@ -129,8 +142,6 @@ class DataArguments(CorpusArguments):
             if self.max_tokens_per_batch < self.max_seq_length:
                 budget, length = self.max_tokens_per_batch, self.max_seq_length
                 raise ValueError(f"--max_tokens_per_batch {budget} holds no row of --max_seq_length {length}")
-        if self.turn_order not in TURN_ORDERS:  # a YAML value bypasses argparse's choices
-            raise ValueError(f"--turn_order must be one of {', '.join(TURN_ORDERS)}, got {self.turn_order!r}")
 
 
 @dataclass
@@ -235,6 +246,9 @@ class EvalArguments(CorpusArguments):
     def __post_init__(self):
         check_encoding(self.encoding)
 
+    def __post_init__(self):
+        check_choices(self)
+
 
 # The serving limits a user can set; `api_schema.ServeLimits` and `batching.Batcher` take their defaults from here.
 MAX_BATCH_SIZE = 16
@@ -327,6 +341,16 @@ class MedbotParser(HfArgumentParser):
         super().__init__(dataclass_types, **kwargs)
         self.add_argument("--config", help="YAML recipe; command-line flags override its values")
 
+    def _check_yaml_choices(self, path: str, values: dict) -> None:
+        """argparse checks `choices` on the command line only; a YAML value gets the same check here, for every
+        closed-set field (ours and `TrainingArguments`' enums alike), naming the field."""
+        for action in self._actions:
+            if action.dest in values and action.choices is not None:
+                value = values[action.dest]
+                if value not in action.choices and str(value) not in {str(c) for c in action.choices}:
+                    allowed = ", ".join(str(c) for c in action.choices if c is not None)
+                    self.error(f"--config {path}: {action.dest} must be one of {allowed}, got {value!r}")
+
     def parse_args_and_config(self, argv: list[str] | None = None) -> tuple:
         """Parse `argv` (`sys.argv[1:]` when None), reading defaults from an optional `--config file.yaml`.
 
@@ -344,6 +368,7 @@ class MedbotParser(HfArgumentParser):
                 values = _yaml_defaults(known_args.config, fields)
             except (ValueError, yaml.YAMLError) as e:
                 self.error(str(e))
+            self._check_yaml_choices(known_args.config, values)
             self.set_defaults(**values)
             for action in self._actions:
                 if action.dest in values:
@@ -382,10 +407,8 @@ class MedbotTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self):
-        super().__post_init__()
-        if self.nonfinite_loss not in NONFINITE_POLICIES:  # a YAML value bypasses argparse's choices
-            choices = ", ".join(NONFINITE_POLICIES)
-            raise ValueError(f"--nonfinite_loss must be one of {choices}, got {self.nonfinite_loss!r}")
+        super().__post_init__()  # checks TrainingArguments' own fields
+        check_choices(self, names=("nonfinite_loss",))
 
 
 FINETUNE_ARGS = (ModelArguments, DataArguments, GenerationArguments, MedbotTrainingArguments)

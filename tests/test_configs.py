@@ -4,7 +4,15 @@ import pytest
 from accelerate.commands.config.config_args import load_config_from_file
 from conftest import ROOT
 
-from medbot_hf.configs import FINETUNE_ARGS, parse_args
+from medbot_hf.configs import (
+    FINETUNE_ARGS,
+    DataArguments,
+    EvalArguments,
+    GenerationArguments,
+    MedbotParser,
+    MedbotTrainingArguments,
+    parse_args,
+)
 
 
 def write_yaml(tmp_path, text):
@@ -55,3 +63,39 @@ def test_every_accelerate_config_loads(path):
     assert config.num_processes >= 1 and config.distributed_type is not None
     if "cpu" in path:
         assert config.use_cpu and config.mixed_precision == "no"
+
+
+EVAL_ARGS = (EvalArguments, GenerationArguments)
+REQUIRED = {
+    FINETUNE_ARGS: "train_file: a.txt\noutput_dir: out\n",
+    EVAL_ARGS: "model_name_or_path: m\ntest_file: t.txt\n",
+}
+CLOSED_SETS = [(types, action.dest) for types in REQUIRED for action in MedbotParser(types)._actions if action.choices]
+
+
+@pytest.mark.parametrize("types, name", CLOSED_SETS, ids=[f"{t[0].__name__}.{n}" for t, n in CLOSED_SETS])
+def test_every_closed_set_field_is_checked_from_yaml_and_cli(tmp_path, capsys, types, name):
+    config = write_yaml(tmp_path, REQUIRED[types] + f"{name}: not-a-choice\n")
+    with pytest.raises(SystemExit):
+        parse_args(types, ["--config", config])
+    assert f"--config {config}: {name} must be one of " in capsys.readouterr().err  # at parse, not deep in training
+    config = write_yaml(tmp_path, REQUIRED[types])
+    with pytest.raises(SystemExit):
+        parse_args(types, ["--config", config, f"--{name}", "not-a-choice"])
+    assert f"argument --{name}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "build, name",
+    [
+        (lambda **kw: DataArguments(train_file="a.txt", **kw), "corpus_format"),
+        (lambda **kw: DataArguments(train_file="a.txt", **kw), "loss_on"),
+        (lambda **kw: DataArguments(train_file="a.txt", **kw), "turn_order"),
+        (lambda **kw: EvalArguments(model_name_or_path="m", test_file="t.txt", **kw), "loss_on"),
+        (lambda **kw: MedbotTrainingArguments(output_dir="out", **kw), "nonfinite_loss"),
+    ],
+)
+def test_closed_set_fields_are_checked_in_code_too(build, name):
+    build()  # the defaults pass
+    with pytest.raises(ValueError, match=f"--{name} must be one of .*, got 'not-a-choice'"):
+        build(**{name: "not-a-choice"})
