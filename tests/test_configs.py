@@ -11,6 +11,7 @@ from medbot_hf.configs import (
     GenerationArguments,
     MedbotParser,
     MedbotTrainingArguments,
+    RerankArguments,
     parse_args,
 )
 
@@ -65,7 +66,7 @@ def test_every_accelerate_config_loads(path):
         assert config.use_cpu and config.mixed_precision == "no"
 
 
-EVAL_ARGS = (EvalArguments, GenerationArguments)
+EVAL_ARGS = (EvalArguments, GenerationArguments, RerankArguments)
 REQUIRED = {
     FINETUNE_ARGS: "train_file: a.txt\noutput_dir: out\n",
     EVAL_ARGS: "model_name_or_path: m\ntest_file: t.txt\n",
