@@ -100,3 +100,37 @@ def test_closed_set_fields_are_checked_in_code_too(build, name):
     build()  # the defaults pass
     with pytest.raises(ValueError, match=f"--{name} must be one of .*, got 'not-a-choice'"):
         build(**{name: "not-a-choice"})
+
+
+GPU_CONFIGS = {  # file: (distributed_type, machines, processes, what else it must say)
+    "single_gpu.yaml": ("NO", 1, 1, {}),
+    "multi_gpu.yaml": ("MULTI_GPU", 1, 8, {}),
+    "multi_node.yaml": ("MULTI_GPU", 2, 16, {"rdzv_backend": "c10d", "same_network": False}),
+    "fsdp.yaml": ("FSDP", 1, 8, {}),
+    "deepspeed_zero2.yaml": ("DEEPSPEED", 1, 8, {}),
+    "deepspeed_zero3.yaml": ("DEEPSPEED", 1, 8, {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GPU_CONFIGS))
+def test_gpu_accelerate_configs_hold_what_their_names_say(name):
+    config = load_config_from_file(str(ROOT / "accelerate_configs" / name))
+    kind, machines, processes, extra = GPU_CONFIGS[name]
+    assert (config.distributed_type, config.num_machines, config.num_processes) == (kind, machines, processes)
+    assert config.mixed_precision == "bf16" and not config.use_cpu
+    assert {key: getattr(config, key) for key in extra} == extra
+    if name == "multi_node.yaml":
+        assert config.main_process_ip and config.machine_rank == 0
+    if name == "fsdp.yaml":
+        from transformers.models.gpt2.modeling_gpt2 import GPT2Block  # each transformer layer of GPT2LMHeadModel
+
+        fsdp = config.fsdp_config
+        assert fsdp["fsdp_auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP" and fsdp["fsdp_version"] == 2
+        assert fsdp["fsdp_transformer_layer_cls_to_wrap"] == GPT2Block.__name__
+        assert fsdp["fsdp_state_dict_type"] == "FULL_STATE_DICT"  # the Trainer saves model.safetensors from it
+    if name.startswith("deepspeed"):
+        stage = int(name[len("deepspeed_zero")])
+        ds = config.deepspeed_config
+        assert ds["zero_stage"] == stage and ds["zero3_init_flag"] == (stage == 3)
+        assert ds["gradient_accumulation_steps"] == "auto" and ds["gradient_clipping"] == "auto"  # from the recipe
+        assert ds.get("zero3_save_16bit_model", False) == (stage == 3)  # ZeRO-3 gathers the weights to save them
