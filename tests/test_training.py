@@ -6,12 +6,13 @@ import pytest
 import torch
 from conftest import load_recipe, tiny_run_args
 from safetensors.torch import load_file
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer
 
 from medbot_hf.checkpoints import checkpoint_is_complete, find_resume_checkpoint
 from medbot_hf.configs import FINETUNE_ARGS, parse_args
+from medbot_hf.data import get_collator
 from medbot_hf.retrieval import load_model_index
-from medbot_hf.training import prepare
+from medbot_hf.training import prepare, start_run
 
 finetune = load_recipe("finetune")
 
@@ -31,11 +32,23 @@ def test_eval_loss_falls_and_metrics_are_saved(trained):
     assert (out / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_parameters_changed(trained, tiny_model):
+def test_parameters_changed(trained, tmp_path):
     out, _ = trained
     weights = load_file(out / "model.safetensors")
     assert weights["transformer.h.0.attn.c_attn.weight"].shape == (32, 96)
     assert torch.isfinite(weights["transformer.wte.weight"]).all()
+    # as TRL's tests: copy every parameter, train a few steps, and check that each one moved
+    flags = ("--max_steps", "3", "--eval_strategy", "no", "--save_strategy", "no", "--eval_on_start", "false")
+    model_args, data_args, gen_args, training_args = parse_args(FINETUNE_ARGS, tiny_run_args(tmp_path, *flags))
+    start = start_run(model_args, data_args, gen_args, training_args)
+    before = {name: p.detach().clone() for name, p in start.model.named_parameters()}
+    trainer = Trainer(
+        model=start.model, args=training_args, train_dataset=start.tokenized["train"],
+        data_collator=get_collator(start.tokenizer),
+    )  # fmt: skip
+    trainer.train()
+    for name, param in trainer.model.named_parameters():
+        assert not torch.equal(before[name], param.detach().cpu()), f"{name} did not change"
 
 
 def test_saved_folder_loads_with_stock_transformers(trained):
