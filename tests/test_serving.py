@@ -235,15 +235,14 @@ def test_timeout_and_disconnect_stop_generation(slow_model):
         base,
         log,
     ):
-        start = time.monotonic()
         late = httpx.post(base + "/api/chat", json=ask("头疼", max_tokens=900), timeout=60)
-        assert late.status_code == 504 and late.json()["error"]["param"] == "timeout" and time.monotonic() - start < 10
+        assert late.status_code == 504 and late.json()["error"]["param"] == "timeout"
         with httpx.stream("POST", base + "/api/chat/stream", json=ask("发烧", max_tokens=900), timeout=30) as r:
             next(r.iter_lines())  # the triage event: generation has started; then the client goes away
-        start = time.monotonic()
         quick = httpx.post(base + "/api/chat", json=ask("咳嗽", max_tokens=3), timeout=30)
-        # the worker is free again: both long generations were stopped, not left to run their 900 tokens
-        assert quick.status_code == 200 and time.monotonic() - start < 3
+        # the worker is free again: both long generations were stopped, not left to run their 900 tokens (behind
+        # them, this reply would miss the server's own 2 s request timeout and come back 504)
+        assert quick.status_code == 200
 
 
 @pytest.mark.slow
@@ -271,11 +270,10 @@ def test_overload_gets_503_not_a_hang(slow_model):
         def client(i: int) -> httpx.Response:
             return httpx.post(base + "/api/chat", json=ask(f"问题{i}", max_tokens=60), timeout=60)
 
-        start = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:  # a hang would end in httpx's 60 s timeout
             responses = list(pool.map(client, range(16)))
         codes = [r.status_code for r in responses]
-        assert set(codes) == {200, 503} and codes.count(503) >= 8 and time.monotonic() - start < 60
+        assert set(codes) == {200, 503} and codes.count(503) >= 8
         busy = next(r for r in responses if r.status_code == 503)
         assert busy.headers["retry-after"] == "2" and busy.json()["error"]["param"] == "queue"
 
