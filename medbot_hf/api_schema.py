@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from .chat_format import ROLES, is_prompt
 from .configs import MAX_TOKENS_CAP, REQUEST_TIMEOUT_S
+from .safety import TriageResult
 
 MAX_MESSAGE_CHARS = 2000  # one message; the corpus's longest utterances are ~600
 MAX_TURNS = 64
@@ -64,12 +65,6 @@ class Sampling(BaseModel):
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
 
 
-class Triage(BaseModel):
-    urgent: bool
-    category: str | None
-    advice: str
-
-
 class Guard(BaseModel):
     changed: bool = Field(
         description="whether the guard replaced a sentence of the reply (a dose, stopping a medicine)"
@@ -81,13 +76,13 @@ class Medbot(BaseModel):
     """On every API response: the reply is AI-generated (人工智能生成合成内容标识办法), the triage and the guard."""
 
     ai_generated: Literal[True]
-    triage: Triage
+    triage: TriageResult
     guard: Guard
 
 
 class ChatResponse(BaseModel):
     reply: str
-    triage: Triage
+    triage: TriageResult
     medbot: Medbot
     context_messages: int = Field(
         description="How many of the request's last messages the reply was based on: send these, the reply and the "

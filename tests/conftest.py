@@ -10,7 +10,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_TRAIN = ROOT / "data" / "sample" / "train.txt"
 SAMPLE_VALID = ROOT / "data" / "sample" / "valid.txt"
-SHARED_DATA = ROOT.parent / "shared" / "data" / "medical_dialogue"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

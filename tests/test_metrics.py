@@ -35,7 +35,7 @@ def test_load_metric_never_asks_the_hub(monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(evaluate.loading, "HubEvaluationModuleFactory", record)
-    # The sensor works: a bare name goes to the hub, which fails offline (notes, section 0 item 15).
+    # The sensor works: a bare name goes to the hub, which fails offline.
     with pytest.raises(FileNotFoundError, match="doesn't exist on the Hugging Face Hub"):
         evaluate.load("bleu")
     assert hub_calls
