@@ -45,8 +45,8 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
     trainer.save_metrics("eval", eval_metrics)  # also merged into all_results.json
     if trainer.is_world_process_zero():
         trainer.save_state()
-        if trainer.push_in_progress is not None:  # the Trainer's own checkpoint pushes; ours replaces its model card
-            trainer.push_in_progress.wait_until_done()
+        if training_args.push_to_hub and trainer.push_in_progress is not None:  # the Trainer's checkpoint pushes
+            trainer.push_in_progress.wait_until_done()  # then ours, which replaces its model card
         end = finish_run(start, trainer.state.log_history, eval_metrics)
         for question, reply in end.demo:
             print(f"\n患者: {question}\n医生 (model): {reply}")
