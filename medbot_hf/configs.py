@@ -20,6 +20,8 @@ from .corpus import CORPUS_FORMATS, check_encoding
 
 ENCODING_HELP = "Text encoding of the corpus files: any Python codec name, e.g. gb18030 (GBK) or utf-16."
 
+LOG_FORMAT = "%(asctime)s - %(levelname)s - %(name)s - %(message)s"  # every entry point's log lines
+
 
 def check_choices(args, names: tuple[str, ...] | None = None) -> None:
     """Raise `ValueError` naming the field when a field declared with `choices` holds another value: the check for
@@ -245,8 +247,6 @@ class EvalArguments(CorpusArguments):
 
     def __post_init__(self):
         check_encoding(self.encoding)
-
-    def __post_init__(self):
         check_choices(self)
 
 
@@ -279,18 +279,16 @@ class RerankArguments:
             raise ValueError("--mmi_model_name_or_path reranks candidates: give --num_candidates 2 or more")
 
 
-@dataclass
-class IndexArguments:
-    """Which model folder gets a retrieval index, built from which corpus."""
+@dataclass(kw_only=True)
+class IndexArguments(CorpusArguments):
+    """Which model folder gets a retrieval index, built from which corpus (read as training reads it)."""
 
     model_name_or_path: str = field(metadata={"help": "A trained output folder; the index goes into it."})
     corpus: str = field(metadata={"help": "The training corpus: .txt, .jsonl/.json or .csv, as for training."})
-    corpus_format: str = field(
-        default="auto", metadata={"help": "How to read the corpus.", "choices": list(CORPUS_FORMATS)}
-    )
-    question_column: str = field(default="question", metadata={"help": "Question column in QA data."})
-    answer_column: str = field(default="answer", metadata={"help": "Answer column in QA data."})
-    messages_column: str = field(default="messages", metadata={"help": "Message-list column in messages data."})
+
+    def __post_init__(self):
+        check_encoding(self.encoding)
+        check_choices(self)
 
 
 @dataclass

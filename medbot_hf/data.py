@@ -77,7 +77,7 @@ def read_hub_corpus(data_args) -> dict[str, ParsedCorpus]:
 
 
 def read_split(path: str, data_args) -> ParsedCorpus:
-    """Read one corpus file with the format and columns `data_args` names."""
+    """Read one corpus file with the format and columns `data_args` (any `CorpusArguments`) names."""
     columns = (data_args.question_column, data_args.answer_column, data_args.messages_column)
     return read_corpus(path, data_args.corpus_format, *columns, encoding=data_args.encoding)
 

@@ -12,8 +12,9 @@ import logging
 import os
 import sys
 
-from .configs import IndexArguments, parse_args
-from .corpus import CorpusError, read_corpus
+from .configs import LOG_FORMAT, IndexArguments, parse_args
+from .corpus import CorpusError
+from .data import read_split
 from .model_card import update_index_section
 from .retrieval import INDEX_DIR, build_corpus_index
 
@@ -24,8 +25,7 @@ def run(args: IndexArguments) -> dict:
     """Build and save the index into the model folder, note it in the model card; returns its metadata."""
     if not os.path.isdir(args.model_name_or_path):
         raise OSError(f"{args.model_name_or_path}: no such model folder")
-    parsed = read_corpus(args.corpus, args.corpus_format, args.question_column, args.answer_column,
-                         args.messages_column)  # fmt: skip
+    parsed = read_split(args.corpus, args)
     dropped = sum(parsed.dropped.values())
     description = f"{os.path.basename(args.corpus)} ({len(parsed.dialogues)} dialogues, {dropped} skipped)"
     index = build_corpus_index(parsed.dialogues, args.corpus, description)
@@ -37,7 +37,7 @@ def run(args: IndexArguments) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `medbot-index`."""
-    logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", level=logging.INFO)
+    logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)
     (args,) = parse_args((IndexArguments,), argv)
     try:
         meta = run(args)

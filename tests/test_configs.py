@@ -9,6 +9,7 @@ from medbot_hf.configs import (
     DataArguments,
     EvalArguments,
     GenerationArguments,
+    IndexArguments,
     MedbotParser,
     MedbotTrainingArguments,
     RerankArguments,
@@ -94,6 +95,7 @@ def test_every_closed_set_field_is_checked_from_yaml_and_cli(tmp_path, capsys, t
         (lambda **kw: DataArguments(train_file="a.txt", **kw), "turn_order"),
         (lambda **kw: EvalArguments(model_name_or_path="m", test_file="t.txt", **kw), "loss_on"),
         (lambda **kw: MedbotTrainingArguments(output_dir="out", **kw), "nonfinite_loss"),
+        (lambda **kw: IndexArguments(model_name_or_path="m", corpus="c.txt", **kw), "corpus_format"),
     ],
 )
 def test_closed_set_fields_are_checked_in_code_too(build, name):
