@@ -211,7 +211,7 @@ def evaluate_and_track(run: Run, epoch: float) -> None:
     args, state, metrics = run.args, run.state, evaluate(run)
     _log(run, {**metrics, "epoch": epoch, "step": state.global_step})
     name, best = args.metric_for_best_model or "loss", state.best_metric
-    value = metrics[name if name.startswith("eval_") else f"eval_{name}"]
+    value = metrics[name if name.startswith(EVAL_PREFIX) else f"{EVAL_PREFIX}{name}"]
     if math.isfinite(value) and (best is None or (value > best if args.greater_is_better else value < best)):
         if weights_finite(run):
             state.best_metric, state.best_step = value, state.global_step

@@ -10,7 +10,7 @@ import sys
 
 from transformers import AutoConfig
 
-from .configs import DataArguments, EvalArguments, GenerationArguments, RerankArguments, parse_args
+from .configs import LOG_FORMAT, DataArguments, EvalArguments, GenerationArguments, RerankArguments, parse_args
 from .corpus import CorpusError
 from .data import read_split, to_dataset
 from .evaluation import evaluate_model, evaluate_retrieval, results_table
@@ -114,7 +114,7 @@ def _n_positions(model_dir: str) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `medbot-eval`."""
-    logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", level=logging.INFO)
+    logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)
     eval_args, gen_args, rerank_args = parse_args((EvalArguments, GenerationArguments, RerankArguments), argv)
     try:
         results = run(eval_args, gen_args, rerank_args)

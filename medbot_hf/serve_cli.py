@@ -16,14 +16,14 @@ import uvicorn
 
 from .api_schema import ServeLimits
 from .batching import Batcher
-from .configs import GenerationArguments, ServeArguments, parse_args
+from .configs import LOG_FORMAT, GenerationArguments, ServeArguments, parse_args
 from .modeling import load_for_inference
 from .serving import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `medbot-serve` and `recipes/serve.py`."""
-    logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", level=logging.INFO)
+    logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)
     args, gen_args = parse_args((ServeArguments, GenerationArguments), argv)
     try:
         model, tokenizer = load_for_inference(args.model_name_or_path, args.device)

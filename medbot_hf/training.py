@@ -20,7 +20,7 @@ from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerB
 
 from .chat_format import split_system
 from .checkpoints import find_resume_checkpoint, resolve_resume
-from .configs import GENERATION_DEFAULTS
+from .configs import GENERATION_DEFAULTS, LOG_FORMAT
 from .corpus import CorpusError
 from .data import get_dataset, get_raw_datasets, iter_texts, pack_splits
 from .evaluation import unprefixed
@@ -110,7 +110,7 @@ def plot_loss_curve(log_history: list[dict], path: str) -> None:
 
 def setup_logging(training_args) -> None:
     """Our INFO lines on the main process (warnings elsewhere); transformers/datasets follow `--log_level`."""
-    logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(format=LOG_FORMAT, datefmt="%H:%M:%S")
     logging.getLogger("medbot_hf").setLevel(logging.INFO if training_args.should_log else logging.WARNING)
     if training_args.log_level != "passive":
         level = training_args.get_process_log_level()
