@@ -215,7 +215,7 @@ def test_show_similar_and_reranked_replies(trained, tmp_path):
     child.sendline("我这两天鼻塞流清鼻涕，是不是感冒了？")
     child.expect("医生（AI生成）: ")
     child.expect("检索自训练语料中的真实医患对话，并非模型生成")  # labelled, under the reply
-    child.expect("患者: ")
+    child.expect("\r\n患者: ")  # the next prompt, at the start of a line (the list has "1. 患者: ...")
     shown = child.before
     assert "1. 患者: 我这两天鼻塞流清鼻涕" in shown and "医生(真实回答): " in shown and "2. 患者: " in shown
     child.sendeof()
