@@ -92,8 +92,8 @@ class ChatSession:
                  index=None):  # fmt: skip
         self.model, self.tokenizer = model, tokenizer
         self.chat_args, self.overrides = chat_args, gen_args.overrides()
-        if reranker is not None:  # N candidates, the best kept; the reply then comes in one piece
-            self.overrides.update(num_candidates=reranker.weights.num_candidates, reranker=reranker)
+        # N candidates, the best kept (the reply then comes in one piece); not GenerationConfig fields
+        self.rerank = {"num_candidates": reranker.weights.num_candidates, "reranker": reranker} if reranker else {}
         self.index = index
         self.history: list[dict[str, str]] = []
         self.stop_event = threading.Event()
@@ -116,7 +116,7 @@ class ChatSession:
             for piece in stream_reply(
                 self.model, self.tokenizer, messages, max_seq_length=self.chat_args.max_seq_length,
                 max_history_len=self.chat_args.max_history_len, seed=self.chat_args.seed,
-                stop_event=self.stop_event, **self.overrides,
+                stop_event=self.stop_event, **self.overrides, **self.rerank,
             ):  # fmt: skip
                 if shown := answer.feed(piece):  # whole sentences, once the guard has checked them
                     emit(shown)
