@@ -1,57 +1,106 @@
-"""Generation off the event loop: a bounded queue and one worker thread that batches concurrent requests.
+"""Continuous batching: one scheduler thread owns the model and runs every reply in one batch over the KV cache.
 
-Requests with the same sampling settings that wait together are answered by one batched `generate` call (left
-padding); a request with a seed, or a streaming one, runs alone so its reply does not depend on its neighbours. Each
-request carries a stop event, set when its client goes away or its time is up, which stops its row of the batch.
+Between two decode steps the scheduler admits waiting requests (each prompt is prefilled alone, exactly as
+`generate` would), then appends one token to every running row in one forward pass, sends each row's new text to its
+own client, and retires the rows that hit `[SEP]`, `max_new_tokens`, a cancel (the client left) or their deadline,
+without waiting for the others. Rows are left-padded in one `DynamicCache`; each gets its own `position_ids`, since
+GPT-2's position embeddings are absolute. What to generate (prompt, sampling settings, stop) is
+:class:`~medbot_hf.generation.DecodeRow`'s business: each row samples with its own settings and its own generator.
+
+    scheduler = Scheduler(model, tokenizer)
+    request = scheduler.submit(messages, {"temperature": 0.7, "seed": 1})
+    async for piece in request.stream(): ...  # or `for piece in request` from a thread
+    request.reply, request.finish_reason      # "stop", "length", "cancelled", "timeout" or "error"
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
 
-from transformers import TextIteratorStreamer
+import torch
+from transformers import DynamicCache
 
-from .configs import MAX_BATCH_SIZE, MAX_QUEUE
-from .generation import generate_replies, reply_streamer
+from .configs import MAX_BATCH_SIZE, MAX_QUEUE, REQUEST_TIMEOUT_S
+from .generation import DecodeRow, Reply
+
+logger = logging.getLogger(__name__)
+FINISH_REASONS = ("stop", "length", "cancelled", "timeout", "error")
+_END = object()
 
 
 class QueueFull(RuntimeError):
     """The queue is full: the server answers 503 with Retry-After."""
 
 
-@dataclass
-class Job:
-    """One request: its history, its sampling settings, and how it reports back."""
+class Request:
+    """One submitted reply: its text pieces as they come, then `reply` and `finish_reason`.
 
-    messages: list[dict[str, str]]
-    params: dict
-    future: Future = field(default_factory=Future)
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    streamer: TextIteratorStreamer | None = None
+    Created by :meth:`Scheduler.submit`. When submitted from an event loop, read it with `async for piece in
+    request.stream()`; from a thread, with `for piece in request`. `cancel()` frees its row at the next step.
+    """
 
-    @property
-    def batch_key(self) -> tuple | None:
-        """Jobs with equal keys may share a batch; None runs alone."""
-        if self.streamer is not None or self.params.get("seed") is not None:
-            return None
-        return tuple(sorted(self.params.items()))
+    def __init__(self, row: DecodeRow, deadline: float):
+        self.row, self.deadline = row, deadline
+        self.reply: Reply | None = None
+        self.finish_reason: str | None = None
+        self.error: BaseException | None = None
+        self.sent = ""  # text already sent
+        self.cancelled = threading.Event()
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            self._queue: asyncio.Queue | queue.SimpleQueue = asyncio.Queue()
+        except RuntimeError:
+            self._loop, self._queue = None, queue.SimpleQueue()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def _put(self, item) -> None:  # scheduler thread
+        if self._loop is None:
+            self._queue.put(item)
+        elif not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    def _finish(self, reason: str, error: BaseException | None = None) -> None:
+        self.reply, self.finish_reason, self.error = self.row.reply(), reason, error
+        self._put(_END)
+
+    async def stream(self) -> AsyncIterator[str]:
+        """The reply's text pieces; ends when the row retires (raises the scheduler's error, if it failed)."""
+        while (item := await self._queue.get()) is not _END:
+            yield item
+        if self.error is not None:
+            raise self.error
+
+    async def wait(self) -> Reply:
+        """The whole reply, once the row retires."""
+        async for _ in self.stream():
+            pass
+        return self.reply
+
+    def __iter__(self) -> Iterator[str]:
+        while (item := self._queue.get()) is not _END:
+            yield item
+        if self.error is not None:
+            raise self.error
 
 
-class Batcher:
-    """Answers jobs from a bounded queue on one worker thread, batching those that can share a `generate` call.
+class Scheduler:
+    """Continuous batching over one model, on one worker thread.
 
     Args:
-        model: the GPT-2 LM; it is only touched from the worker thread.
+        model: the GPT-2 LM; only the worker thread touches it once the scheduler runs.
         tokenizer: its tokenizer.
-        max_batch_size: most jobs in one `generate` call (1 serves one request at a time).
-        max_queue: most jobs waiting; beyond it `submit` raises :class:`QueueFull`.
-        batch_wait_s: how long the worker waits for more jobs to join a batch.
+        max_batch_size: most rows decoding together (1 answers one request at a time).
+        max_queue: most requests waiting for a row; beyond it `submit` raises :class:`QueueFull`.
         max_seq_length: room for prompt plus reply (default: the model's `n_positions`).
+        request_timeout_s: a request still running this long after it was submitted retires with "timeout".
     """
 
     def __init__(
@@ -60,75 +109,149 @@ class Batcher:
         tokenizer,
         max_batch_size=MAX_BATCH_SIZE,
         max_queue=MAX_QUEUE,
-        batch_wait_s=0.01,
         max_seq_length=None,
+        request_timeout_s=REQUEST_TIMEOUT_S,
     ):
         self.model, self.tokenizer = model, tokenizer
-        self.max_batch_size, self.batch_wait_s, self.max_seq_length = max_batch_size, batch_wait_s, max_seq_length
-        self.queue: queue.Queue[Job] = queue.Queue(maxsize=max_queue)
-        self.batches = 0
-        self._held: Job | None = None  # a job taken while filling a batch that did not fit it
-        self._thread = threading.Thread(target=self._run, name="medbot-generate", daemon=True)
+        self.max_batch_size, self.max_queue = max_batch_size, max_queue
+        self.max_seq_length, self.request_timeout_s = max_seq_length, request_timeout_s
+        self.waiting: collections.deque[Request] = collections.deque()
+        self.rows: list[Request] = []  # running, in cache order
+        self.cache: DynamicCache | None = None
+        self.mask: torch.Tensor | None = None  # [rows, cache length]: 0 over each row's left padding
+        self.steps = 0
+        self.finished = dict.fromkeys(FINISH_REASONS, 0)
+        self._wake = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="medbot-scheduler", daemon=True)
         self._thread.start()
 
-    def submit(self, messages: list[dict[str, str]], params: dict, stream: bool = False) -> Job:
-        """Queue a request; its `future` gets its list of :class:`~medbot_hf.generation.Reply` (one per choice, `n`),
-        and its `streamer` yields the text as it comes (when `stream`)."""
-        streamer = reply_streamer(self.tokenizer) if stream else None
-        job = Job(messages, params, streamer=streamer)
-        try:
-            self.queue.put_nowait(job)
-        except queue.Full:
-            raise QueueFull(f"{self.queue.maxsize} requests are already waiting") from None
-        return job
+    def submit(self, messages: list[dict[str, str]], params: dict, timeout_s: float | None = None) -> Request:
+        """Queue a reply to `messages` with `params` (`generate_replies` keyword arguments: sampling settings, `seed`,
+        `max_new_tokens`, `max_history_len`). Raises :class:`QueueFull`, or `ValueError` for a prompt that cannot fit.
+        """
+        row = DecodeRow(self.model, self.tokenizer, messages, max_seq_length=self.max_seq_length, **params)
+        request = Request(row, time.monotonic() + (timeout_s or self.request_timeout_s))
+        with self._wake:
+            if len(self.waiting) >= self.max_queue:
+                raise QueueFull(f"{self.max_queue} requests are already waiting")
+            self.waiting.append(request)
+            self._wake.notify()
+        return request
 
-    def pending(self) -> int:
-        return self.queue.qsize()
-
-    def _next_batch(self) -> list[Job]:
-        first = self._held or self.queue.get()
-        self._held = None
-        batch = [first]
-        deadline = time.monotonic() + self.batch_wait_s
-        while first.batch_key is not None and len(batch) < self.max_batch_size:
-            try:
-                job = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if job.batch_key != first.batch_key:
-                self._held = job  # it opens the next batch
-                break
-            batch.append(job)
-        live = []
-        for job in batch:  # a job whose client left (or whose time ran out) while it waited is not generated
-            if job.stop_event.is_set():
-                job.future.set_exception(TimeoutError("cancelled before generation"))
-            else:
-                live.append(job)
-        return live
+    def stats(self) -> dict:
+        return {"queued": len(self.waiting), "running": len(self.rows), "steps": self.steps, "finished": self.finished}
 
     def _run(self) -> None:
         while True:
-            batch = self._next_batch()
-            if not batch:
-                continue
-            self.batches += 1
+            with self._wake:
+                while not self.waiting and not self.rows:
+                    self._wake.wait()
             try:
-                replies = generate_replies(
-                    self.model, self.tokenizer, [j.messages for j in batch], max_seq_length=self.max_seq_length,
-                    stop_event=[j.stop_event for j in batch],
-                    streamer=batch[0].streamer, **batch[0].params,
-                )  # fmt: skip
-            except Exception as e:  # reported to each waiting request; the worker lives on
-                for job in batch:
-                    job.future.set_exception(e)
-                    if job.streamer is not None:
-                        job.streamer.end()
-                continue
-            per = batch[0].params.get("num_return_sequences", 1)
-            for i, job in enumerate(batch):
-                job.future.set_result(replies[i * per : (i + 1) * per])
+                with torch.inference_mode():
+                    self._admit()
+                    self._retire()  # a reply may end at its first token
+                    if self.rows:
+                        self._step()
+                        self._retire()
+            except Exception as e:  # reported to every running request; the scheduler lives on
+                logger.exception("Decode step failed; failing %d running requests", len(self.rows))
+                for request in self.rows:
+                    self._count(request, "error", e)
+                self.rows, self.cache, self.mask = [], None, None
 
-    def stream(self, job: Job) -> Iterator[str]:
-        """The text pieces of a streaming job, as they are generated (blocking; call from a thread)."""
-        yield from (piece for piece in job.streamer if piece)
+    def _count(self, request: Request, reason: str, error: BaseException | None = None) -> None:
+        self.finished[reason] += 1
+        request._finish(reason, error)
+
+    def _admit(self) -> None:
+        """Prefill waiting requests into free rows (one prompt at a time, as `generate` does for one history)."""
+        while len(self.rows) < self.max_batch_size:
+            with self._wake:
+                if not self.waiting:
+                    return
+                request = self.waiting.popleft()
+            if request.cancelled.is_set() or time.monotonic() > request.deadline:
+                self._count(request, "cancelled" if request.cancelled.is_set() else "timeout")
+                continue
+            prompt = torch.tensor([request.row.prompt], device=self.model.device)
+            out = self.model(input_ids=prompt, attention_mask=torch.ones_like(prompt), use_cache=True)
+            self._join(request, out.cache)
+            self._emit(request, out.logits[0, -1])
+
+    def _join(self, request: Request, cache: DynamicCache) -> None:
+        """Add a prefilled row to the batch's cache, left-padding whichever side is shorter."""
+        length = cache.get_seq_length()
+        if self.cache is None:
+            self.cache, self.mask = cache, torch.ones(1, length, dtype=torch.long, device=self.model.device)
+        else:
+            width = max(length, self.mask.shape[1])
+            for layer, new in zip(self.cache.layers, cache.layers, strict=True):
+                layer.keys = torch.cat([_pad_left(layer.keys, width), _pad_left(new.keys, width)])
+                layer.values = torch.cat([_pad_left(layer.values, width), _pad_left(new.values, width)])
+            mask = torch.ones(1, length, dtype=torch.long, device=self.mask.device)
+            self.mask = torch.cat([_pad_left(self.mask, width, dim=1), _pad_left(mask, width, dim=1)])
+        self.rows.append(request)
+
+    def _step(self) -> None:
+        """One token for every running row, in one forward pass."""
+        ids = torch.tensor([[r.row.tokens[-1]] for r in self.rows], device=self.model.device)
+        positions = torch.tensor([[len(r.row.prompt) + len(r.row.tokens) - 1] for r in self.rows], device=ids.device)
+        self.mask = torch.cat([self.mask, torch.ones_like(ids)], dim=1)
+        out = self.model(input_ids=ids, attention_mask=self.mask, position_ids=positions, cache=self.cache, use_cache=True)
+        self.cache, self.steps = out.cache, self.steps + 1
+        for request, logits in zip(self.rows, out.logits[:, -1], strict=True):
+            self._emit(request, logits)
+
+    def _emit(self, request: Request, logits: torch.Tensor) -> None:
+        """Choose the row's next token and send the text it adds (held back while it does not extend the text)."""
+        if request.cancelled.is_set() or request.row.done:
+            return
+        request.row.choose(logits)
+        text = request.row.text()
+        if text.startswith(request.sent) and len(text) > len(request.sent):
+            request._put(text[len(request.sent) :])
+            request.sent = text
+
+    def _retire(self) -> None:
+        """Drop finished, cancelled and late rows from the batch, and the padding no remaining row needs."""
+        now, keep, gone = time.monotonic(), [], []
+        with self._wake:  # waiting requests whose client left or whose time ran out never get a row
+            for request in [r for r in self.waiting if r.cancelled.is_set() or now > r.deadline]:
+                self.waiting.remove(request)
+                gone.append((request, "cancelled" if request.cancelled.is_set() else "timeout"))
+        for i, request in enumerate(self.rows):
+            if request.cancelled.is_set():
+                gone.append((request, "cancelled"))
+            elif request.row.done:
+                gone.append((request, "stop" if request.row.finished else "length"))
+            elif now > request.deadline:
+                gone.append((request, "timeout"))
+            else:
+                keep.append(i)
+        if len(keep) < len(self.rows):
+            self._select(keep)
+        for request, reason in gone:  # told once their row is gone
+            self._count(request, reason)
+
+    def _select(self, keep: list[int]) -> None:
+        """Keep only these rows of the batch, and drop the padding columns that no remaining row needs."""
+        self.rows = [self.rows[i] for i in keep]
+        if not self.rows:
+            self.cache, self.mask = None, None
+            return
+        index = torch.tensor(keep, device=self.mask.device)
+        self.mask = self.mask[index]
+        start = int((self.mask.cumsum(1) == 0).all(0).sum())  # columns that are padding in every row
+        self.mask = self.mask[:, start:]
+        for layer in self.cache.layers:
+            layer.keys, layer.values = layer.keys[index, :, start:], layer.values[index, :, start:]
+
+
+def _pad_left(x: torch.Tensor, width: int, dim: int = 2) -> torch.Tensor:
+    """`x` with zeros added before its entries along `dim` (the sequence axis) up to `width`."""
+    missing = width - x.shape[dim]
+    if missing == 0:
+        return x
+    shape = list(x.shape)
+    shape[dim] = missing
+    return torch.cat([x.new_zeros(shape), x], dim=dim)

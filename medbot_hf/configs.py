@@ -250,7 +250,7 @@ class EvalArguments(CorpusArguments):
         check_choices(self)
 
 
-# The serving limits a user can set; `api_schema.ServeLimits` and `batching.Batcher` take their defaults from here.
+# The serving limits a user can set; `api_schema.ServeLimits` and `batching.Scheduler` take their defaults from here.
 MAX_BATCH_SIZE = 16
 MAX_QUEUE = 64
 MAX_TOKENS_CAP = 256  # replies longer than this are cut, whatever max_tokens asks

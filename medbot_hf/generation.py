@@ -101,14 +101,19 @@ def prompt_turns(
     return len(truncate_turns(turn_ids, room, system_ids)[1])
 
 
-def _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config) -> dict[str, torch.Tensor]:
-    """Left-padded prompt ids and attention mask for a batch of histories."""
+def _prompts(model, tokenizer, histories, max_seq_length, max_history_len, config) -> list[list[int]]:
+    """Prompt ids for each history, with room left for `config.max_new_tokens`."""
     room = _room(model, max_seq_length, config)
     if room < 4:
         raise ValueError(
             f"max_new_tokens={config.max_new_tokens} leaves no room for a prompt in {room + config.max_new_tokens}"
         )
-    prompts = [build_prompt(tokenizer, trim_history(h, max_history_len), room) for h in histories]
+    return [build_prompt(tokenizer, trim_history(h, max_history_len), room) for h in histories]
+
+
+def _inputs(model, tokenizer, histories, max_seq_length, max_history_len, config) -> dict[str, torch.Tensor]:
+    """Left-padded prompt ids and attention mask for a batch of histories."""
+    prompts = _prompts(model, tokenizer, histories, max_seq_length, max_history_len, config)
     width = max(map(len, prompts))
     ids = [[tokenizer.pad_token_id] * (width - len(p)) + p for p in prompts]
     mask = [[0] * (width - len(p)) + [1] * len(p) for p in prompts]
@@ -302,3 +307,51 @@ def stream_reply(model, tokenizer: PreTrainedTokenizerBase, messages: list[dict[
         thread.join()
     if errors:
         raise errors[0]
+
+
+class DecodeRow:
+    """One reply generated token by token, outside `generate`: for a scheduler that runs many replies in one batch.
+
+    It takes the same arguments as :func:`generate_replies` (one history) and keeps `generate`'s rules: the same
+    prompt, the logits processors `generate` builds from the same `GenerationConfig` (temperature, top-k/p,
+    repetition penalty, suppressed tokens, ...), multinomial sampling or argmax, and the stop at `[SEP]` or
+    `max_new_tokens`. Sampling draws from the row's own `torch.Generator`, so a seeded reply does not depend on the
+    rows beside it, and equals `generate_replies(..., seed=seed)` for that history alone.
+    """
+
+    def __init__(self, model, tokenizer, messages, *, max_seq_length=None, max_history_len=None, seed=None, **overrides):
+        self.tokenizer, self.config = tokenizer, _config(model, overrides)
+        (self.prompt,) = _prompts(model, tokenizer, [messages], max_seq_length, max_history_len, self.config)
+        # generate's own two steps (private API): eos/pad tensors on the config, then the processor list from it
+        model._prepare_special_tokens(self.config, kwargs_has_attention_mask=True, device=torch.device("cpu"))
+        self.processors = model._get_logits_processor(self.config, input_ids_seq_length=len(self.prompt), device="cpu")
+        self.generator = torch.Generator()
+        self.generator.manual_seed(seed) if seed is not None else self.generator.seed()
+        eos = self.config.eos_token_id
+        self.eos = set(eos if isinstance(eos, list) else [eos])
+        self.tokens: list[int] = []
+        self.finished = False  # closed by [SEP]
+
+    @property
+    def done(self) -> bool:
+        return self.finished or len(self.tokens) >= self.config.max_new_tokens
+
+    def choose(self, logits: torch.Tensor) -> int:
+        """Pick the next token from this row's last-position logits (1-D, on any device) and record it."""
+        ids = torch.tensor([self.prompt + self.tokens])
+        scores = self.processors(ids, logits.to("cpu", torch.float32, copy=True).unsqueeze(0))
+        if self.config.do_sample:
+            probs = torch.nn.functional.softmax(scores, dim=-1)
+            token = int(torch.multinomial(probs, 1, generator=self.generator))
+        else:
+            token = int(scores.argmax(-1))
+        self.tokens.append(token)
+        self.finished = token in self.eos
+        return token
+
+    def text(self) -> str:
+        """The reply so far, as `generate_replies` decodes it (before its final strip)."""
+        return self.tokenizer.decode(self.tokens, skip_special_tokens=True)
+
+    def reply(self) -> Reply:
+        return Reply(self.text().strip(), len(self.prompt), len(self.tokens), self.finished)
