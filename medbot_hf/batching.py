@@ -197,7 +197,9 @@ class Scheduler:
         ids = torch.tensor([[r.row.tokens[-1]] for r in self.rows], device=self.model.device)
         positions = torch.tensor([[len(r.row.prompt) + len(r.row.tokens) - 1] for r in self.rows], device=ids.device)
         self.mask = torch.cat([self.mask, torch.ones_like(ids)], dim=1)
-        out = self.model(input_ids=ids, attention_mask=self.mask, position_ids=positions, cache=self.cache, use_cache=True)
+        out = self.model(
+            input_ids=ids, attention_mask=self.mask, position_ids=positions, cache=self.cache, use_cache=True
+        )
         self.cache, self.steps = out.cache, self.steps + 1
         for request, logits in zip(self.rows, out.logits[:, -1], strict=True):
             self._emit(request, logits)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from .api_schema import ServeLimits
-from .batching import Batcher
+from .batching import Scheduler
 from .configs import LOG_FORMAT, GenerationArguments, ServeArguments, parse_args
 from .modeling import load_for_inference
 from .serving import create_app
@@ -26,14 +26,16 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)
     args, gen_args = parse_args((ServeArguments, GenerationArguments), argv)
     try:
-        model, tokenizer = load_for_inference(args.model_name_or_path, args.device)
+        model, tokenizer = load_for_inference(args.model_name_or_path, args.device, args.quantize)
     except (OSError, ValueError) as e:
         sys.exit(f"error: cannot load the model: {e}")
     model.generation_config.update(**gen_args.overrides())
     # replies may take at most half the context, so a prompt always has room
     cap = min(args.max_tokens_cap, (args.max_seq_length or model.config.n_positions) // 2)
     model.generation_config.max_new_tokens = min(model.generation_config.max_new_tokens, cap)
-    batcher = Batcher(model, tokenizer, args.max_batch_size, args.max_queue, max_seq_length=args.max_seq_length)
+    scheduler = Scheduler(
+        model, tokenizer, args.max_batch_size, args.max_queue, args.max_seq_length, args.request_timeout_s
+    )
     limits = ServeLimits(max_tokens_cap=cap, request_timeout_s=args.request_timeout_s)
     origins = tuple(o.strip() for o in (args.cors_origins or "").split(",") if o.strip())
     name = (
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         else args.model_name_or_path
     )
     app = create_app(
-        batcher, name, limits, args.api_key or os.environ.get("MEDBOT_API_KEY"), origins, args.log_messages
+        scheduler, name, limits, args.api_key or os.environ.get("MEDBOT_API_KEY"), origins, args.log_messages
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
 

@@ -1,4 +1,4 @@
-"""The web service: `create_app(...)` builds a FastAPI app around a :class:`~medbot_hf.batching.Batcher`.
+"""The web service: `create_app(...)` builds a FastAPI app around a :class:`~medbot_hf.batching.Scheduler`.
 
 Endpoints: `GET /` (the chat page), `POST /api/chat` and `/api/chat/stream` (SSE), `POST /v1/chat/completions`
 (OpenAI-compatible, streaming or not), `GET /v1/models`, `GET /health`, and the OpenAPI schema. Nothing is loaded and
@@ -14,7 +14,6 @@ import time
 import uuid
 from pathlib import Path
 
-import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -42,8 +41,8 @@ from .api_schema import (
     sampling_params,
     sse,
 )
-from .batching import Batcher, QueueFull
-from .generation import Reply, prompt_turns, until_stop
+from .batching import QueueFull, Scheduler
+from .generation import Reply, prompt_turns
 from .pipeline import Answer, start_answer
 from .safety import advice_block
 
@@ -94,34 +93,29 @@ class KeyCheck:
 
 
 async def wait_for_reply(job, request: Request, timeout: float) -> list[Reply]:
-    """The job's replies (one per choice); stops its generation if the client leaves or `timeout` passes (then 504)."""
-    future = asyncio.wrap_future(job.future)
-    deadline = time.monotonic() + timeout
-    while True:
-        done, _ = await asyncio.wait({future}, timeout=0.1)
-        if done:
-            return future.result()
-        if await request.is_disconnected():
-            job.stop_event.set()
-            raise RequestError(499, "client", "client disconnected")
-        if time.monotonic() > deadline:
-            job.stop_event.set()
-            raise RequestError(504, "timeout", f"no reply within {timeout:.0f} s")
-
-
-async def stream_pieces(batcher: Batcher, job, timeout: float):
-    """Text pieces of a streaming job, up to its first stop string; stops its generation when the consumer goes away
-    or time runs out."""
-    pieces = until_stop(batcher.stream(job), job.params.get("stop_strings"))
-    deadline = time.monotonic() + timeout
+    """The job's replies (one per choice); frees its row if the client leaves (499); 504 once the scheduler timed it
+    out."""
+    replies = asyncio.ensure_future(job.wait())
     try:
-        while time.monotonic() < deadline:
-            piece = await anyio.to_thread.run_sync(next, pieces, None, abandon_on_cancel=True)
-            if piece is None:
-                return
+        while not (await asyncio.wait({replies}, timeout=0.1))[0]:
+            if await request.is_disconnected():
+                raise RequestError(499, "client", "client disconnected")
+    finally:
+        job.cancel()  # a no-op once the row has retired
+    if job.finish_reason == "timeout":
+        raise RequestError(504, "timeout", f"no reply within {timeout:.0f} s")
+    return replies.result()
+
+
+async def stream_pieces(job):
+    """Text pieces of a streaming job, up to its first stop string (the scheduler's rows hold back a tail that could
+    start one); it ends at the scheduler's timeout. Frees its row when the consumer goes away (Starlette cancels a
+    streaming response whose client disconnected)."""
+    try:
+        async for piece in job.stream():
             yield piece
     finally:
-        job.stop_event.set()
+        job.cancel()
 
 
 class RequestLog:
@@ -170,17 +164,17 @@ def _reply_params(body: Sampling, limits: ServeLimits) -> tuple[list[dict], dict
     return _checked_messages(body, limits), sampling_params(body, limits)
 
 
-def _context(batcher: Batcher, messages: list[dict], params: dict, limits: ServeLimits) -> int:
+def _context(scheduler: Scheduler, messages: list[dict], params: dict, limits: ServeLimits) -> int:
     """`context_messages` for the page: what of this history the model read, by generation's own trimming rule."""
-    model, tokenizer = batcher.model, batcher.tokenizer
-    room = {"max_seq_length": batcher.max_seq_length, "max_new_tokens": params.get("max_new_tokens")}
+    model, tokenizer = scheduler.model, scheduler.tokenizer
+    room = {"max_seq_length": scheduler.max_seq_length, "max_new_tokens": params.get("max_new_tokens")}
     turns = prompt_turns(model, tokenizer, messages, **room)
     return context_messages(turns, limits)
 
 
-def _submit(batcher: Batcher, messages: list[dict], params: dict, stream: bool = False):
+def _submit(scheduler: Scheduler, messages: list[dict], params: dict, limits: ServeLimits):
     try:
-        return batcher.submit(messages, params, stream=stream)
+        return scheduler.submit(messages, params, timeout_s=limits.request_timeout_s)
     except QueueFull:
         raise RequestError(503, "queue", "the server is busy; retry shortly") from None
 
@@ -214,17 +208,17 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(
-    batcher: Batcher,
+    scheduler: Scheduler,
     model_name: str,
     limits: ServeLimits | None = None,
     api_key: str | None = None,
     cors_origins: tuple[str, ...] = (),
     log_messages: bool = False,
 ) -> FastAPI:
-    """The FastAPI app: page, JSON API, OpenAI-compatible API and health, over `batcher`.
+    """The FastAPI app: page, JSON API, OpenAI-compatible API and health, over `scheduler`.
 
     Args:
-        batcher: runs generation off the event loop and batches concurrent requests.
+        scheduler: runs every reply off the event loop, in one continuous batch.
         model_name: the id shown by `/v1/models` and in completions.
         limits: request limits; see :class:`~medbot_hf.api_schema.ServeLimits`.
         api_key: when set, `/api` and `/v1` need `Authorization: Bearer <api_key>`.
@@ -254,7 +248,7 @@ def create_app(
 
     @app.api_route("/health", methods=["GET", "HEAD"])
     async def health() -> dict:
-        return {"status": "ok", "model": model_name, "queued": batcher.pending(), "batches": batcher.batches}
+        return {"status": "ok", "model": model_name, **scheduler.stats()}
 
     @app.post("/api/chat", response_model=ChatResponse)
     async def chat(body: Sampling, request: Request) -> dict:
@@ -263,9 +257,9 @@ def create_app(
         messages, params = _reply_params(body, limits)
         log = request_log(request, messages)
         answer = start_answer(messages)
-        reply = (await logged_reply(_submit(batcher, messages, params), request, limits.request_timeout_s, log))[0]
+        reply = (await logged_reply(_submit(scheduler, messages, params, limits), request, limits.request_timeout_s, log))[0]
         answer.complete(reply.text)
-        context = _context(batcher, messages, params, limits)
+        context = _context(scheduler, messages, params, limits)
         return {
             "reply": answer.text,
             "triage": vars(answer.triage),
@@ -280,24 +274,24 @@ def create_app(
         messages, params = _reply_params(body, limits)
         log = request_log(request, messages)
         answer = start_answer(messages)
-        context = _context(batcher, messages, params, limits)
-        job = _submit(batcher, messages, params, stream=True)
+        context = _context(scheduler, messages, params, limits)
+        job = _submit(scheduler, messages, params, limits)
 
         async def events():
             yield sse({"triage": vars(answer.triage), "medbot": answer.medbot()})
-            async for shown in guarded_pieces(answer, stream_pieces(batcher, job, limits.request_timeout_s)):
+            async for shown in guarded_pieces(answer, stream_pieces(job)):
                 yield sse({"delta": shown})
             done = {"done": True, "reply": answer.text, "medbot": answer.medbot(), "context_messages": context}
             yield sse(done)
 
         return StreamingResponse(logged(events(), log), media_type="text/event-stream")
 
-    _add_openai_routes(app, batcher, model_name, limits, request_log)
+    _add_openai_routes(app, scheduler, model_name, limits, request_log)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 
-def _add_openai_routes(app: FastAPI, batcher: Batcher, model_name: str, limits: ServeLimits, request_log) -> None:
+def _add_openai_routes(app: FastAPI, scheduler: Scheduler, model_name: str, limits: ServeLimits, request_log) -> None:
     """`/v1/models` and `/v1/chat/completions`; urgent triage advice is put before the reply's text."""
     created = int(time.time())
 
@@ -322,10 +316,12 @@ def _add_openai_routes(app: FastAPI, batcher: Batcher, model_name: str, limits: 
         answer = start_answer(messages)
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model_name}
         if body.stream:
-            job = _submit(batcher, messages, params, stream=True)
-            chunks = logged(_completion_chunks(batcher, job, head, answer, limits), log)
+            job = _submit(scheduler, messages, params, limits)
+            chunks = logged(_completion_chunks(job, head, answer), log)
             return StreamingResponse(chunks, media_type="text/event-stream")
-        replies = await logged_reply(_submit(batcher, messages, params), request, limits.request_timeout_s, log)
+        replies = await logged_reply(
+            _submit(scheduler, messages, params, limits), request, limits.request_timeout_s, log
+        )
         answers = [answer] + [start_answer(messages) for _ in replies[1:]]  # each choice through the whole pipeline
         choices = []
         for i, (choice_answer, r) in enumerate(zip(answers, replies, strict=True)):
@@ -351,7 +347,7 @@ async def guarded_pieces(answer: Answer, pieces):
         yield rest
 
 
-async def _completion_chunks(batcher: Batcher, job, head: dict, answer: Answer, limits: ServeLimits):
+async def _completion_chunks(job, head: dict, answer: Answer):
     """Chunks of a streamed completion; every chunk carries the `medbot` object (the last one with the guard's
     verdict), an extra field that OpenAI clients keep."""
 
@@ -360,7 +356,7 @@ async def _completion_chunks(batcher: Batcher, job, head: dict, answer: Answer, 
         return sse({**head, "object": "chat.completion.chunk", "choices": [choice], "medbot": answer.medbot()})
 
     yield chunk({"role": "assistant", "content": advice_block(answer.triage)})
-    async for shown in guarded_pieces(answer, stream_pieces(batcher, job, limits.request_timeout_s)):
+    async for shown in guarded_pieces(answer, stream_pieces(job)):
         yield chunk({"content": shown})
-    yield chunk({}, "stop")
+    yield chunk({}, "stop" if job.reply.finished else "length")
     yield sse("[DONE]")

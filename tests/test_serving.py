@@ -230,19 +230,57 @@ def test_api_key_cors_and_one_log_line_per_request(trained):
         assert f"{path}: last message '{words}'" in text
 
 
+def wait_health(base: str, until, limit_s: float = 60) -> dict:
+    """Poll /health until `until(health)` holds; the limit only stops a hang, it bounds nothing."""
+    deadline = time.monotonic() + limit_s
+    while not until(health := httpx.get(base + "/health").json()):
+        assert time.monotonic() < deadline, health
+        time.sleep(0.05)
+    return health
+
+
 def test_timeout_and_disconnect_stop_generation(slow_model):
-    with server(slow_model, "--request_timeout_s", "2", "--max_batch_size", "1", "--max_tokens_cap", "1000") as (
+    with server(slow_model, "--request_timeout_s", "3", "--max_batch_size", "4", "--max_tokens_cap", "1000") as (
         base,
         log,
     ):
         late = httpx.post(base + "/api/chat", json=ask("头疼", max_tokens=900), timeout=60)
         assert late.status_code == 504 and late.json()["error"]["param"] == "timeout"
-        with httpx.stream("POST", base + "/api/chat/stream", json=ask("发烧", max_tokens=900), timeout=30) as r:
-            next(r.iter_lines())  # the triage event: generation has started; then the client goes away
+        assert wait_health(base, lambda h: h["running"] == 0)["finished"]["timeout"] == 1
+        with (
+            httpx.stream("POST", base + "/api/chat/stream", json=ask("发烧", max_tokens=900), timeout=30) as leaving,
+            httpx.stream("POST", base + "/v1/chat/completions", json=ask("咳嗽", max_tokens=900, stream=True)),
+        ):
+            wait_health(base, lambda h: h["running"] == 2)  # both rows are decoding; then one client goes away
+            leaving.close()
+            health = wait_health(base, lambda h: h["finished"]["cancelled"] == 1)
+            assert health["running"] == 1  # the row was freed at once, while its neighbour goes on
+        assert wait_health(base, lambda h: h["running"] == 0)["finished"]["cancelled"] == 2
         quick = httpx.post(base + "/api/chat", json=ask("咳嗽", max_tokens=3), timeout=30)
-        # the worker is free again: both long generations were stopped, not left to run their 900 tokens (behind
-        # them, this reply would miss the server's own 2 s request timeout and come back 504)
         assert quick.status_code == 200
+
+
+def test_sixteen_concurrent_streams_all_finish_and_a_seed_holds_in_the_crowd(trained):
+    seeded = ask("我头疼两天了怎么办？", max_tokens=20, temperature=1.0, seed=42)
+    with server(trained[0], "--max_batch_size", "16") as (base, _):
+        alone = httpx.post(base + "/api/chat", json=seeded, timeout=60).json()["reply"]
+
+        def stream(i: int) -> list[dict]:
+            body = ask(f"第{i}个问题：发烧{i}天了", max_tokens=16 + i)
+            with httpx.stream("POST", base + "/api/chat/stream", json=body, timeout=60) as r:
+                return [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
+
+        with concurrent.futures.ThreadPoolExecutor(17) as pool:
+            streams = [pool.submit(stream, i) for i in range(16)]
+            crowd = pool.submit(httpx.post, base + "/api/chat", json=seeded, timeout=60)
+            events = [s.result() for s in streams]
+        assert crowd.result().json()["reply"] == alone  # the same seeded reply, alone or among 16 streams
+        for stream_events in events:
+            deltas = "".join(e["delta"] for e in stream_events if "delta" in e)
+            assert stream_events[-1]["done"] and deltas.strip() == stream_events[-1]["reply"]
+        health = httpx.get(base + "/health").json()
+        assert health["running"] == 0 and health["finished"]["stop"] + health["finished"]["length"] == 18
+        assert health["steps"] < 20 + sum(16 + i for i in range(16))  # the streams shared decode steps
 
 
 @pytest.mark.slow
@@ -260,7 +298,9 @@ def test_sixteen_clients_are_batched(trained):
             responses = [r for rs in pool.map(client, range(16)) for r in rs]
         assert [r.status_code for r in responses] == [200] * 48
         assert all(isinstance(r.json()["reply"], str) and "triage" in r.json() for r in responses)
-        assert httpx.get(base + "/health").json()["batches"] < 48  # concurrent requests shared generate calls
+        health = httpx.get(base + "/health").json()
+        assert health["finished"]["stop"] + health["finished"]["length"] == 48 and health["running"] == 0
+        assert health["steps"] < 48 * 16  # concurrent requests shared decode steps
 
 
 @pytest.mark.slow
