@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of `medbot-chat`."""
     chat_args, gen_args, rerank_args = parse_args((ChatArguments, GenerationArguments, RerankArguments), argv)
     try:
-        model, tokenizer = load_for_inference(chat_args.model_name_or_path, chat_args.device)
+        model, tokenizer = load_for_inference(chat_args.model_name_or_path, chat_args.device, chat_args.quantize)
         reranker = Reranker.from_args(rerank_args, chat_args.device) if rerank_args.num_candidates > 1 else None
         index = load_model_index(chat_args.model_name_or_path) if chat_args.show_similar else None
     except (OSError, ValueError) as e:

@@ -17,6 +17,7 @@ from transformers import HfArgumentParser, TrainingArguments
 
 from .chat_format import LOSS_ON_CHOICES, TURN_ORDERS
 from .corpus import CORPUS_FORMATS, check_encoding
+from .modeling import QUANTIZE_CHOICES
 
 ENCODING_HELP = "Text encoding of the corpus files: any Python codec name, e.g. gb18030 (GBK) or utf-16."
 
@@ -174,6 +175,17 @@ GENERATION_DEFAULTS = {
 }  # fmt: skip
 
 
+def quantize_field():
+    """`--quantize`, declared once for chat, eval and serve."""
+    return field(
+        default=None,
+        metadata={
+            "help": "int8: quantize the linear layers' weights at load time (CPU only; the folder stays fp32).",
+            "choices": [*QUANTIZE_CHOICES, None],
+        },
+    )
+
+
 @dataclass
 class ChatArguments:
     """Which model to chat with, and how much history it sees."""
@@ -188,6 +200,7 @@ class ChatArguments:
         default=None, metadata={"help": "Transcript file, appended to (default: samples/chat_samples.txt)."}
     )
     device: str = field(default="auto", metadata={"help": "cpu, cuda, cuda:1, or auto."})
+    quantize: str | None = quantize_field()
     torch_compile: bool = field(
         default=False, metadata={"help": "Static KV cache + compiled decoding: slow first reply, faster after."}
     )
@@ -241,6 +254,7 @@ class EvalArguments(CorpusArguments):
     batch_size: int = field(default=16, metadata={"help": "Dialogues per teacher-forced and generation batch."})
     seed: int = field(default=0, metadata={"help": "Seed for sampled replies."})
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto."})
+    quantize: str | None = quantize_field()
     update_model_card: bool = field(
         default=False, metadata={"help": "Put the scores, and the test file's name, in MODEL/README.md (local)."}
     )
@@ -313,6 +327,7 @@ class ServeArguments:
     max_seq_length: int | None = field(default=None, metadata={"help": "Prompt + reply room (default: n_positions)."})
     log_messages: bool = field(default=False, metadata={"help": "Log message text (off: sizes and timings only)."})
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto."})
+    quantize: str | None = quantize_field()
 
     def __post_init__(self):
         if self.max_batch_size < 1 or self.max_queue < 1:

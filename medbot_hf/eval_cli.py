@@ -75,7 +75,7 @@ def run(eval_args: EvalArguments, gen_args: GenerationArguments, rerank_args: Re
     results by column."""
     rerank_args = rerank_args or RerankArguments()
     main_label, models, compare_label = _labels(eval_args)
-    loaded = {label: load_for_inference(path, eval_args.device) for label, path in models.items()}
+    loaded = {label: load_for_inference(path, eval_args.device, eval_args.quantize) for label, path in models.items()}
     model_dir = eval_args.model_name_or_path
     n_positions = min(m.config.n_positions for m, _ in loaded.values()) if loaded else _n_positions(model_dir)
     eval_args = _settings(eval_args, model_dir, n_positions)  # now with the run's tokenization
@@ -84,7 +84,7 @@ def run(eval_args: EvalArguments, gen_args: GenerationArguments, rerank_args: Re
         "test_file": eval_args.test_file, "max_seq_length": eval_args.max_seq_length, "loss_on": eval_args.loss_on,
         "max_history_len": eval_args.max_history_len, "seed": eval_args.seed, "batch_size": eval_args.batch_size,
         "generation_overrides": gen_args.overrides(), "dropped": dropped, "dialogue_stride": eval_args.dialogue_stride,
-        "rerank": dataclasses.asdict(rerank_args),
+        "rerank": dataclasses.asdict(rerank_args), "quantize": eval_args.quantize,
     }  # fmt: skip
     results, samples = {}, {}
     if eval_args.baseline:
@@ -100,9 +100,11 @@ def run(eval_args: EvalArguments, gen_args: GenerationArguments, rerank_args: Re
     default_dir = os.path.join(model_dir, "eval-retrieval" if eval_args.baseline else "eval")
     _write(eval_args.output_dir or default_dir, results, samples, main_label, compare_label)
     ours = not eval_args.baseline and os.path.exists(os.path.join(model_dir, "medbot_run.json"))
-    if eval_args.update_model_card and ours:
+    if eval_args.update_model_card and ours and not eval_args.quantize:
         card = write_model_card(model_dir, {**results[model_dir], "test_file": eval_args.test_file})
         logger.info("Model card %s now shows these scores, on %s", card, eval_args.test_file)
+    elif eval_args.update_model_card and eval_args.quantize:
+        logger.warning("%s: scored with --quantize int8; the card describes the saved fp32 weights and is left alone", model_dir)
     elif eval_args.update_model_card:
         logger.warning("%s: no medbot-hf run of its own here (or a baseline): its card is left alone", model_dir)
     return results

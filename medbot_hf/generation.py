@@ -319,7 +319,9 @@ class DecodeRow:
     rows beside it, and equals `generate_replies(..., seed=seed)` for that history alone.
     """
 
-    def __init__(self, model, tokenizer, messages, *, max_seq_length=None, max_history_len=None, seed=None, **overrides):
+    def __init__(
+        self, model, tokenizer, messages, *, max_seq_length=None, max_history_len=None, seed=None, **overrides
+    ):
         self.tokenizer, self.config = tokenizer, _config(model, overrides)
         (self.prompt,) = _prompts(model, tokenizer, [messages], max_seq_length, max_history_len, self.config)
         # generate's own two steps (private API): eos/pad tensors on the config, then the processor list from it
