@@ -6,7 +6,11 @@ A randomly initialised GPT-2 (12 layers, 768 dim, 12 heads, vocab 13,317 as GPT2
 history with exactly 64 new tokens (`min_new_tokens` keeps [SEP] from ending a reply early), top-k 8 sampling:
 - ancestor: GPT2-chitchat's interact.py loop, which re-runs the whole sequence for every token (no KV cache);
 - ours: `medbot_hf.generation.generate_reply` (HF `generate`, dynamic KV cache);
-- ours + static cache, and ours + static cache + compiled decoding (`medbot-chat --torch_compile`).
+- ours + static cache, and ours + static cache + compiled decoding (`medbot-chat --torch_compile`);
+- ours + int8 weights (`--quantize int8`: Conv1D to Linear, torch.ao dynamic int8).
+A second table does the same for the CPU recipe's 4-layer/256 GPT-2 (vocab 3,242 as its trained folder), fp32 and
+int8, one stream, and splits each token's time into the model's forward pass (KV cache, batch 1) and the rest of
+`generate` (logits processors, stopping criteria, cache and mask bookkeeping).
 Time to first token is the prefill plus one sampled token. The bound is the weights' bytes read once per token
 against 21.7 GB/s, the decode bandwidth bound measured in ../shared/notes/hf-v5-on-cpu.md.
 """
@@ -14,6 +18,7 @@ against 21.7 GB/s, the decode bandwidth bound measured in ../shared/notes/hf-v5-
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 
 import torch
@@ -22,7 +27,7 @@ from common import machine, table
 from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
 
 from medbot_hf.generation import enable_compiled_decoding, generate_reply
-from medbot_hf.modeling import build_tokenizer
+from medbot_hf.modeling import build_tokenizer, quantize_int8
 
 VOCAB = 13317
 NOTES_BANDWIDTH = 21.7  # GB/s, ../shared/notes/hf-v5-on-cpu.md: streaming reads that miss every cache
@@ -114,6 +119,10 @@ def main(args) -> None:
     ours = lambda **kw: lambda: generate_reply(model, tokenizer, messages, seed=0, **kw)  # noqa: E731
     row("ours: generate, dynamic cache", ours(), ours(max_new_tokens=1, min_new_tokens=1))
     row("ours: static cache", ours(cache_implementation="static"), ours(max_new_tokens=1, min_new_tokens=1))
+    fp32 = model
+    model = quantize_int8(copy.deepcopy(fp32))
+    row("ours: int8 weights (--quantize int8)", ours(), ours(max_new_tokens=1, min_new_tokens=1))
+    model = fp32
     if not args.no_compile:
         enable_compiled_decoding(model)  # what `medbot-chat --torch_compile` does
         row("ours: static cache + compiled decoding", ours(), ours(max_new_tokens=1, min_new_tokens=1))
@@ -125,6 +134,49 @@ def main(args) -> None:
     headers = ["path", "tokens/s", "decode tokens/s", "time to first token ms", "vs ancestor", "first call s",
                "decode of bound"]  # fmt: skip
     print(table(headers, rows))
+    small = min(args.history_tokens, 256 - n - 8)  # n_positions 256
+    print(f"\n## The CPU recipe's 4-layer/256 GPT-2: one stream, {small}-token history, {n} new tokens\n")
+    print(table(["weights", "tokens/s", "forward ms/token", "rest of generate ms/token", "forward share"],
+                small_model_rows(tokenizer, small, args)))  # fmt: skip
+
+
+@torch.inference_mode()
+def forward_ms(model, prompt: torch.Tensor, steps: int) -> float:
+    """The model's own time per decoded token: one-token forward passes over a growing KV cache, batch 1."""
+    cache = model(input_ids=prompt, use_cache=True).cache
+    token = prompt[:, -1:]
+    start = time.perf_counter()
+    for _ in range(steps):
+        cache = model(input_ids=token, cache=cache, use_cache=True).cache
+    return (time.perf_counter() - start) / steps * 1000
+
+
+def small_model_rows(tokenizer, history_tokens: int, args) -> list[list]:
+    torch.manual_seed(0)
+    special = {"bos_token_id": 2, "eos_token_id": 3, "pad_token_id": 0}
+    config = GPT2Config(vocab_size=3242, n_embd=256, n_layer=4, n_head=4, n_positions=256, **special)
+    fp32 = GPT2LMHeadModel(config).eval()
+    fp32.generation_config = GenerationConfig(
+        **special,
+        suppress_tokens=[0, 1, 2],
+        do_sample=True,
+        top_k=8,
+        top_p=0.9,
+        temperature=0.7,
+        repetition_penalty=1.2,
+        max_new_tokens=args.new_tokens,
+        min_new_tokens=args.new_tokens,
+    )  # fmt: skip  (the CPU recipe's saved sampling settings)
+    messages = history(history_tokens)
+    prompt = torch.tensor([tokenizer.apply_chat_template(messages, return_dict=False)])
+    rows = []
+    for name, model in (("fp32", fp32), ("int8", quantize_int8(copy.deepcopy(fp32)))):
+        total, _ = timed(lambda m=model: generate_reply(m, tokenizer, messages, seed=0), args.repeats)
+        per_token = total / args.new_tokens * 1000
+        forward = min(forward_ms(model, prompt, args.new_tokens) for _ in range(args.repeats))
+        rows.append([name, f"{args.new_tokens / total:.0f}", f"{forward:.2f}", f"{per_token - forward:.2f}",
+                     f"{100 * forward / per_token:.0f}%"])  # fmt: skip
+    return rows
 
 
 if __name__ == "__main__":

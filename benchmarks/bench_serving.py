@@ -1,6 +1,10 @@
-"""Serving throughput: batched generation against one-request-at-a-time, at 1, 4 and 16 concurrent clients.
+"""Serving throughput: continuous batching against one-request-at-a-time, at 1, 4 and 16 concurrent clients.
 
     python benchmarks/bench_serving.py [--requests_per_client 4 --max_tokens 32]
+
+Two tables: streamed clients (`/api/chat/stream`, as the page does: requests/s, time to first token p50/p95, tokens/s
+seen by each client) and whole replies (`/api/chat`: requests/s, latency p50/p95). "one at a time" is the same server
+with `--max_batch_size 1`; "continuous batching" lets up to 16 replies decode together.
 
 The model is the CPU recipe's GPT-2 (4 layers, 256 dim, n_positions 256; random weights, vocab from the bundled
 corpus). Every reply is exactly `max_tokens` long (`min_new_tokens` holds [SEP] back), so both servers do the same
@@ -43,6 +47,11 @@ def make_model(path: Path, max_tokens: int) -> None:
     tokenizer.save_pretrained(path)
 
 
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
 def load(base: str, clients: int, per_client: int, max_tokens: int) -> list:
     def client(i: int) -> list[tuple[int, float]]:
         out = []
@@ -58,28 +67,64 @@ def load(base: str, clients: int, per_client: int, max_tokens: int) -> list:
     with concurrent.futures.ThreadPoolExecutor(clients) as pool:
         results = [r for rs in pool.map(client, range(clients)) for r in rs]
     wall = time.perf_counter() - start
-    latencies = sorted(t for _, t in results)
+    latencies = [t for _, t in results]
     errors = sum(status != 200 for status, _ in results)
-    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-    return [len(results) / wall, statistics.median(latencies), p95, errors]
+    return [len(results) / wall, statistics.median(latencies), percentile(latencies, 0.95), errors]
+
+
+def stream_load(base: str, clients: int, per_client: int, max_tokens: int) -> list:
+    """Streamed clients: requests/s, time to first token p50/p95, median tokens/s per client, errors."""
+
+    def client(i: int) -> list[tuple[bool, float, float]]:
+        out = []
+        with httpx.Client(timeout=120) as http:
+            for j in range(per_client):
+                body = {"messages": [{"role": "user", "content": QUESTIONS[(i + j) % 4]}], "max_tokens": max_tokens}
+                start, first, done = time.perf_counter(), None, False
+                with http.stream("POST", base + "/api/chat/stream", json=body) as response:
+                    for line in response.iter_lines():
+                        first = first or ('"delta"' in line and time.perf_counter())
+                        done = done or (response.status_code == 200 and '"done"' in line)
+                total = time.perf_counter() - start
+                out.append((done and bool(first), (first or start + total) - start, max_tokens / total))
+        return out
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        results = [r for rs in pool.map(client, range(clients)) for r in rs]
+    wall = time.perf_counter() - start
+    ttft = [t for ok, t, _ in results if ok]
+    rates = [r for ok, _, r in results if ok]
+    errors = sum(not ok for ok, _, _ in results)
+    return [len(results) / wall, statistics.median(ttft), percentile(ttft, 0.95), statistics.median(rates), errors]
 
 
 def main(args) -> None:
     print(f"Machine: {machine()}")
-    rows = {}
+    rows, streamed = {}, {}
+    servers = (("one at a time", "1"), ("continuous batching", "16"))
     with tempfile.TemporaryDirectory() as tmp:
         make_model(Path(tmp), args.max_tokens)
-        for name, batch in (("one at a time", "1"), ("batched", "16")):
+        for name, batch in servers:
             flags = ("--max_batch_size", batch, "--max_queue", "64")
             with server_process(tmp, *flags, log_path=str(Path(tmp) / f"server-{batch}.log")) as base:
                 load(base, 4, 2, args.max_tokens)  # warm-up: the first calls of a fresh process are slower
                 for clients in (1, 4, 16):
+                    streamed[name, clients] = stream_load(base, clients, args.requests_per_client, args.max_tokens)
                     rows[name, clients] = load(base, clients, args.requests_per_client, args.max_tokens)
+    out = []
+    for (name, clients), (rps, p50, p95, rate, errors) in streamed.items():
+        speedup = rps / streamed["one at a time", clients][0]
+        out.append([name, clients, f"{rps:.2f}", f"{p50:.3f}", f"{p95:.3f}", f"{rate:.1f}", errors, f"{speedup:.1f}x"])
+    print(f"\n## Streamed clients: {args.max_tokens}-token replies, {args.requests_per_client} requests per client\n")
+    headers = ["server", "streams", "requests/s", "TTFT p50 s", "TTFT p95 s", "tokens/s per client", "errors",
+               "vs one at a time"]  # fmt: skip
+    print(table(headers, out))
     out = []
     for (name, clients), (rps, p50, p95, errors) in rows.items():
         speedup = rps / rows["one at a time", clients][0]
         out.append([name, clients, f"{rps:.2f}", f"{p50:.2f}", f"{p95:.2f}", errors, f"{speedup:.1f}x"])
-    print(f"\n## Serving: {args.max_tokens}-token replies, {args.requests_per_client} requests per client\n")
+    print(f"\n## Whole replies: {args.max_tokens}-token replies, {args.requests_per_client} requests per client\n")
     print(table(["server", "clients", "requests/s", "p50 s", "p95 s", "errors", "vs one at a time"], out))
 
 

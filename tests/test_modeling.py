@@ -122,3 +122,41 @@ def test_special_token_text_is_text(tokenizer, fast):
     ids = encode_texts(tokenizer, [text], char_lookup(tokenizer) if fast else None)[0]
     assert len(ids) == len(text) and not set(ids) & set(tokenizer.all_special_ids)
     assert tokenizer.decode(ids, skip_special_tokens=True) == text
+
+
+def test_conv1d_to_linear_computes_the_same(tiny_model):
+    from transformers.pytorch_utils import Conv1D
+
+    from medbot_hf.modeling import conv1d_to_linear
+
+    ids = torch.randint(5, 100, (2, 12))
+    with torch.inference_mode():
+        before = tiny_model(input_ids=ids).logits
+        assert conv1d_to_linear(tiny_model) == 4 * tiny_model.config.n_layer  # c_attn, c_proj, c_fc, mlp.c_proj
+        after = tiny_model(input_ids=ids).logits
+    assert not any(isinstance(m, Conv1D) for m in tiny_model.modules())
+    torch.testing.assert_close(after, before, rtol=1e-5, atol=1e-6)
+
+
+def test_int8_at_load_keeps_the_folder_and_the_predictions(trained):
+    import hashlib
+
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
+
+    from medbot_hf.modeling import load_for_inference
+
+    folder = trained[0]
+    digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    fp32, tok = load_for_inference(str(folder), "cpu")
+    int8, _ = load_for_inference(str(folder), "cpu", quantize="int8")
+    quantized = [m for m in int8.modules() if isinstance(m, DynamicInt8Linear)]
+    assert len(quantized) == 4 * int8.config.n_layer + 1  # every block's four layers and the lm_head
+    assert int8.transformer.wte.weight.dtype == torch.float32  # embeddings stay fp32
+    ids = torch.tensor([tok.encode("[CLS]我头疼两天了，还发烧，怎么办？[SEP]医生：", add_special_tokens=False)])
+    with torch.inference_mode():
+        a, b = fp32(input_ids=ids).logits, int8(input_ids=ids).logits
+    assert (a.argmax(-1) == b.argmax(-1)).float().mean() > 0.9
+    assert ((a - b).norm() / a.norm()) < 0.05
+    assert hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest() == digest  # the folder stays fp32
+    with pytest.raises(ValueError, match="--quantize must be one of int8, got 'int4'"):
+        load_for_inference(str(folder), "cpu", quantize="int4")
