@@ -174,7 +174,12 @@ class Scheduler:
                 self._count(request, "cancelled" if request.cancelled.is_set() else "timeout")
                 continue
             prompt = torch.tensor([request.row.prompt], device=self.model.device)
-            out = self.model(input_ids=prompt, attention_mask=torch.ones_like(prompt), use_cache=True)
+            try:
+                out = self.model(input_ids=prompt, attention_mask=torch.ones_like(prompt), use_cache=True)
+            except Exception as e:  # this request fails alone; the running rows are untouched
+                logger.exception("Prefill failed")
+                self._count(request, "error", e)
+                continue
             self._join(request, out.cache)
             self._emit(request, out.logits[0, -1])
 
