@@ -1,6 +1,6 @@
 """The one answer pipeline: triage -> generate -> guard -> advice, used by the CLI, every server endpoint and eval.
 
-Generation stays with the caller (a batcher job, a streamer, one batched `generate` call in evaluation); an
+Generation stays with the caller (a scheduler request, a streamer, one batched `generate` call in evaluation); an
 :class:`Answer` does everything around it, the same way on every surface:
 
 1. triage: :func:`start_answer` checks the patient's last message for red flags (:func:`medbot_hf.safety.triage`);
