@@ -11,6 +11,9 @@ GPT-2's position embeddings are absolute. What to generate (prompt, sampling set
     request = scheduler.submit(messages, {"temperature": 0.7, "seed": 1})
     async for piece in request.stream(): ...  # or `for piece in request` from a thread
     request.reply, request.finish_reason      # "stop", "length", "cancelled", "timeout" or "error"
+
+A request for several replies (`num_return_sequences` > 1, OpenAI's `n`) is answered by one `generate_replies` call
+run by the scheduler between two steps (the running rows wait for it); its text comes whole, once.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import torch
 from transformers import DynamicCache
 
 from .configs import MAX_BATCH_SIZE, MAX_QUEUE, REQUEST_TIMEOUT_S
-from .generation import DecodeRow, Reply
+from .generation import DecodeRow, Reply, generate_replies
 
 logger = logging.getLogger(__name__)
 FINISH_REASONS = ("stop", "length", "cancelled", "timeout", "error")
@@ -45,9 +48,10 @@ class Request:
     request.stream()`; from a thread, with `for piece in request`. `cancel()` frees its row at the next step.
     """
 
-    def __init__(self, row: DecodeRow, deadline: float):
+    def __init__(self, row: DecodeRow | None, deadline: float, messages: list[dict] | None = None, params=None):
         self.row, self.deadline = row, deadline
-        self.reply: Reply | None = None
+        self.messages, self.params = messages, params  # for a request answered by `generate_replies` (row None)
+        self.replies: list[Reply] = []
         self.finish_reason: str | None = None
         self.error: BaseException | None = None
         self.sent = ""  # text already sent
@@ -67,8 +71,14 @@ class Request:
         elif not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
-    def _finish(self, reason: str, error: BaseException | None = None) -> None:
-        self.reply, self.finish_reason, self.error = self.row.reply(), reason, error
+    @property
+    def reply(self) -> Reply | None:
+        """The (first) reply, once the request has ended."""
+        return self.replies[0] if self.replies else None
+
+    def _finish(self, reason: str, error: BaseException | None = None, replies: list[Reply] | None = None) -> None:
+        self.finish_reason, self.error = reason, error
+        self.replies = replies or ([self.row.reply()] if self.row is not None else [])
         self._put(_END)
 
     async def stream(self) -> AsyncIterator[str]:
@@ -78,11 +88,11 @@ class Request:
         if self.error is not None:
             raise self.error
 
-    async def wait(self) -> Reply:
-        """The whole reply, once the row retires."""
+    async def wait(self) -> list[Reply]:
+        """The whole replies (one unless `num_return_sequences` asked for more), once the request has ended."""
         async for _ in self.stream():
             pass
-        return self.reply
+        return self.replies
 
     def __iter__(self) -> Iterator[str]:
         while (item := self._queue.get()) is not _END:
@@ -129,8 +139,12 @@ class Scheduler:
         """Queue a reply to `messages` with `params` (`generate_replies` keyword arguments: sampling settings, `seed`,
         `max_new_tokens`, `max_history_len`). Raises :class:`QueueFull`, or `ValueError` for a prompt that cannot fit.
         """
-        row = DecodeRow(self.model, self.tokenizer, messages, max_seq_length=self.max_seq_length, **params)
-        request = Request(row, time.monotonic() + (timeout_s or self.request_timeout_s))
+        deadline = time.monotonic() + (timeout_s or self.request_timeout_s)
+        if params.get("num_return_sequences", 1) > 1:
+            request = Request(None, deadline, messages, params)
+        else:
+            row = DecodeRow(self.model, self.tokenizer, messages, max_seq_length=self.max_seq_length, **params)
+            request = Request(row, deadline)
         with self._wake:
             if len(self.waiting) >= self.max_queue:
                 raise QueueFull(f"{self.max_queue} requests are already waiting")
@@ -159,9 +173,9 @@ class Scheduler:
                     self._count(request, "error", e)
                 self.rows, self.cache, self.mask = [], None, None
 
-    def _count(self, request: Request, reason: str, error: BaseException | None = None) -> None:
+    def _count(self, request: Request, reason: str, error: BaseException | None = None, replies=None) -> None:
         self.finished[reason] += 1
-        request._finish(reason, error)
+        request._finish(reason, error, replies)
 
     def _admit(self) -> None:
         """Prefill waiting requests into free rows (one prompt at a time, as `generate` does for one history)."""
@@ -173,6 +187,9 @@ class Scheduler:
             if request.cancelled.is_set() or time.monotonic() > request.deadline:
                 self._count(request, "cancelled" if request.cancelled.is_set() else "timeout")
                 continue
+            if request.row is None:
+                self._generate_alone(request)
+                continue
             prompt = torch.tensor([request.row.prompt], device=self.model.device)
             try:
                 out = self.model(input_ids=prompt, attention_mask=torch.ones_like(prompt), use_cache=True)
@@ -182,6 +199,24 @@ class Scheduler:
                 continue
             self._join(request, out.cache)
             self._emit(request, out.logits[0, -1])
+
+    def _generate_alone(self, request: Request) -> None:
+        """Several replies to one request, by `generate_replies` (its `max_time` keeps the request's deadline)."""
+        left = max(0.01, request.deadline - time.monotonic())
+        try:
+            replies = generate_replies(
+                self.model, self.tokenizer, [request.messages], max_seq_length=self.max_seq_length,
+                stop_event=[request.cancelled], max_time=left, **request.params,
+            )  # fmt: skip
+        except Exception as e:
+            logger.exception("Generation failed")
+            self._count(request, "error", e)
+            return
+        late = time.monotonic() > request.deadline
+        ended = "stop" if replies[0].finished else "length"
+        request._put(replies[0].text)
+        reason = "cancelled" if request.cancelled.is_set() else "timeout" if late else ended
+        self._count(request, reason, replies=replies)
 
     def _join(self, request: Request, cache: DynamicCache) -> None:
         """Add a prefilled row to the batch's cache, left-padding whichever side is shorter."""

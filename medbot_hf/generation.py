@@ -332,7 +332,8 @@ class DecodeRow:
         eos = self.config.eos_token_id
         self.eos = set(eos if isinstance(eos, list) else [eos])
         self.tokens: list[int] = []
-        self.finished = False  # closed by [SEP]
+        self.finished = False  # closed by [SEP] or a stop string
+        self.stops = tuple(self.config.stop_strings or ())
 
     @property
     def done(self) -> bool:
@@ -348,12 +349,18 @@ class DecodeRow:
         else:
             token = int(scores.argmax(-1))
         self.tokens.append(token)
-        self.finished = token in self.eos
+        self.finished = token in self.eos or cut_at_stop(self._decoded(), self.stops)[1]
         return token
 
-    def text(self) -> str:
-        """The reply so far, as `generate_replies` decodes it (before its final strip)."""
+    def _decoded(self) -> str:
         return self.tokenizer.decode(self.tokens, skip_special_tokens=True)
 
+    def text(self) -> str:
+        """The reply so far, as `generate_replies` decodes it (before its final strip), cut before a stop string;
+        while it runs, a tail that could start a stop string is held back (as :func:`until_stop` does)."""
+        text = cut_at_stop(self._decoded(), self.stops)[0]
+        held = max(map(len, self.stops), default=1) - 1
+        return text if self.done or not held else text[: max(0, len(text) - held)]
+
     def reply(self) -> Reply:
-        return Reply(self.text().strip(), len(self.prompt), len(self.tokens), self.finished)
+        return Reply(self.text().strip(), len(self.prompt), len(self.tokens), self.finished, list(self.tokens))

@@ -129,10 +129,12 @@ def test_conv1d_to_linear_computes_the_same(tiny_model):
 
     from medbot_hf.modeling import conv1d_to_linear
 
+    tiny_model.eval()  # no dropout
     ids = torch.randint(5, 100, (2, 12))
     with torch.inference_mode():
         before = tiny_model(input_ids=ids).logits
-        assert conv1d_to_linear(tiny_model) == 4 * tiny_model.config.n_layer  # c_attn, c_proj, c_fc, mlp.c_proj
+    assert conv1d_to_linear(tiny_model) == 4 * tiny_model.config.n_layer  # c_attn, c_proj, c_fc, mlp.c_proj
+    with torch.inference_mode():
         after = tiny_model(input_ids=ids).logits
     assert not any(isinstance(m, Conv1D) for m in tiny_model.modules())
     torch.testing.assert_close(after, before, rtol=1e-5, atol=1e-6)

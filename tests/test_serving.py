@@ -240,13 +240,11 @@ def wait_health(base: str, until, limit_s: float = 60) -> dict:
 
 
 def test_timeout_and_disconnect_stop_generation(slow_model):
-    with server(slow_model, "--request_timeout_s", "3", "--max_batch_size", "4", "--max_tokens_cap", "1000") as (
-        base,
-        log,
-    ):
+    with server(slow_model, "--request_timeout_s", "3", "--max_tokens_cap", "1000") as (base, _):
         late = httpx.post(base + "/api/chat", json=ask("头疼", max_tokens=900), timeout=60)
         assert late.status_code == 504 and late.json()["error"]["param"] == "timeout"
         assert wait_health(base, lambda h: h["running"] == 0)["finished"]["timeout"] == 1
+    with server(slow_model, "--max_batch_size", "4", "--max_tokens_cap", "1000") as (base, _):
         with (
             httpx.stream("POST", base + "/api/chat/stream", json=ask("发烧", max_tokens=900), timeout=30) as leaving,
             httpx.stream("POST", base + "/v1/chat/completions", json=ask("咳嗽", max_tokens=900, stream=True)),
