@@ -104,7 +104,9 @@ def run(eval_args: EvalArguments, gen_args: GenerationArguments, rerank_args: Re
         card = write_model_card(model_dir, {**results[model_dir], "test_file": eval_args.test_file})
         logger.info("Model card %s now shows these scores, on %s", card, eval_args.test_file)
     elif eval_args.update_model_card and eval_args.quantize:
-        logger.warning("%s: scored with --quantize int8; the card describes the saved fp32 weights and is left alone", model_dir)
+        logger.warning(
+            "%s: scored with --quantize int8; the card describes the saved fp32 weights and is left alone", model_dir
+        )
     elif eval_args.update_model_card:
         logger.warning("%s: no medbot-hf run of its own here (or a baseline): its card is left alone", model_dir)
     return results

@@ -152,23 +152,6 @@ def cut_at_stop(text: str, stop_strings) -> tuple[str, bool]:
     return (text[: min(cuts)], True) if cuts else (text, False)
 
 
-def until_stop(pieces: Iterator[str], stop_strings) -> Iterator[str]:
-    """Streamed text pieces up to the first stop string (as :func:`cut_at_stop`); a tail that could start one is held
-    back until the next piece settles it."""
-    held, keep = "", max(map(len, stop_strings or ("",))) - 1
-    for piece in pieces:
-        held, found = cut_at_stop(held + piece, stop_strings)
-        if found:
-            if held:
-                yield held
-            return
-        if len(held) > keep:
-            yield held[: len(held) - keep]
-            held = held[len(held) - keep :]
-    if held:
-        yield held
-
-
 @torch.inference_mode()
 def generate_replies(
     model,
@@ -357,7 +340,7 @@ class DecodeRow:
 
     def text(self) -> str:
         """The reply so far, as `generate_replies` decodes it (before its final strip), cut before a stop string;
-        while it runs, a tail that could start a stop string is held back (as :func:`until_stop` does)."""
+        while it runs, a tail that could start a stop string is held back."""
         text = cut_at_stop(self._decoded(), self.stops)[0]
         held = max(map(len, self.stops), default=1) - 1
         return text if self.done or not held else text[: max(0, len(text) - held)]

@@ -257,7 +257,9 @@ def create_app(
         messages, params = _reply_params(body, limits)
         log = request_log(request, messages)
         answer = start_answer(messages)
-        reply = (await logged_reply(_submit(scheduler, messages, params, limits), request, limits.request_timeout_s, log))[0]
+        reply = (
+            await logged_reply(_submit(scheduler, messages, params, limits), request, limits.request_timeout_s, log)
+        )[0]
         answer.complete(reply.text)
         context = _context(scheduler, messages, params, limits)
         return {
