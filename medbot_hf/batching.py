@@ -12,8 +12,9 @@ GPT-2's position embeddings are absolute. What to generate (prompt, sampling set
     async for piece in request.stream(): ...  # or `for piece in request` from a thread
     request.reply, request.finish_reason      # "stop", "length", "cancelled", "timeout" or "error"
 
-A request for several replies (`num_return_sequences` > 1, OpenAI's `n`) is answered by one `generate_replies` call
-run by the scheduler between two steps (the running rows wait for it); its text comes whole, once.
+A request for several replies (`num_return_sequences` > 1, OpenAI's `n`) or for the best of several candidates
+(`num_candidates` > 1) is answered by one `generate_replies` call run by the scheduler between two steps (the running
+rows wait for it); its text comes whole, once.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ class Scheduler:
         `max_new_tokens`, `max_history_len`). Raises :class:`QueueFull`, or `ValueError` for a prompt that cannot fit.
         """
         deadline = time.monotonic() + (timeout_s or self.request_timeout_s)
-        if params.get("num_return_sequences", 1) > 1:
+        if params.get("num_return_sequences", 1) > 1 or params.get("num_candidates", 1) > 1:
             request = Request(None, deadline, messages, params)
         else:
             row = DecodeRow(self.model, self.tokenizer, messages, max_seq_length=self.max_seq_length, **params)

@@ -332,7 +332,7 @@ class DecodeRow:
         else:
             token = int(scores.argmax(-1))
         self.tokens.append(token)
-        self.finished = token in self.eos or cut_at_stop(self._decoded(), self.stops)[1]
+        self.finished = token in self.eos or bool(self.stops) and cut_at_stop(self._decoded(), self.stops)[1]
         return token
 
     def _decoded(self) -> str:
