@@ -1,6 +1,6 @@
 """Reply speed: our generation path against the ancestor's loop, on the ancestor's 12-layer/768 GPT-2.
 
-    python benchmarks/bench_generation.py [--new_tokens 64 --history_tokens 200 --repeats 3]
+    python benchmarks/bench_generation.py [--new_tokens 64 --history_tokens 200 --repeats 3 --no_compile --profile]
 
 A randomly initialised GPT-2 (12 layers, 768 dim, 12 heads, vocab 13,317 as GPT2-chitchat's) answers a 200-token
 history with exactly 64 new tokens (`min_new_tokens` keeps [SEP] from ending a reply early), top-k 8 sampling:
@@ -9,8 +9,10 @@ history with exactly 64 new tokens (`min_new_tokens` keeps [SEP] from ending a r
 - ours + static cache, and ours + static cache + compiled decoding (`medbot-chat --torch_compile`);
 - ours + int8 weights (`--quantize int8`: Conv1D to Linear, torch.ao dynamic int8).
 A second table does the same for the CPU recipe's 4-layer/256 GPT-2 (vocab 3,242 as its trained folder), fp32 and
-int8, one stream, and splits each token's time into the model's forward pass (KV cache, batch 1) and the rest of
-`generate` (logits processors, stopping criteria, cache and mask bookkeeping).
+int8, one stream, through `generate` (what `medbot-chat` runs) and the server's scheduler (`batching.Scheduler`,
+its own decode loop over the KV cache, one request alone), and splits each token's time into the model's forward pass
+(KV cache, batch 1) and the rest (logits processors, stopping criteria, cache and mask bookkeeping). `--profile`
+prints where one fp32 `generate` reply of that model spends its time (cProfile, by own time).
 Time to first token is the prefill plus one sampled token. The bound is the weights' bytes read once per token
 against 21.7 GB/s, the decode bandwidth bound measured in ../shared/notes/hf-v5-on-cpu.md.
 """
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import cProfile
+import pstats
 import time
 
 import torch
@@ -26,6 +30,7 @@ import torch.nn.functional as F
 from common import machine, table
 from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
 
+from medbot_hf.batching import Scheduler
 from medbot_hf.generation import enable_compiled_decoding, generate_reply
 from medbot_hf.modeling import build_tokenizer, quantize_int8
 
@@ -136,7 +141,7 @@ def main(args) -> None:
     print(table(headers, rows))
     small = min(args.history_tokens, 256 - n - 8)  # n_positions 256
     print(f"\n## The CPU recipe's 4-layer/256 GPT-2: one stream, {small}-token history, {n} new tokens\n")
-    print(table(["weights", "tokens/s", "forward ms/token", "rest of generate ms/token", "forward share"],
+    print(table(["weights", "path", "tokens/s", "forward ms/token", "rest ms/token", "forward share"],
                 small_model_rows(tokenizer, small, args)))  # fmt: skip
 
 
@@ -171,12 +176,31 @@ def small_model_rows(tokenizer, history_tokens: int, args) -> list[list]:
     prompt = torch.tensor([tokenizer.apply_chat_template(messages, return_dict=False)])
     rows = []
     for name, model in (("fp32", fp32), ("int8", quantize_int8(copy.deepcopy(fp32)))):
-        total, _ = timed(lambda m=model: generate_reply(m, tokenizer, messages, seed=0), args.repeats)
-        per_token = total / args.new_tokens * 1000
         forward = min(forward_ms(model, prompt, args.new_tokens) for _ in range(args.repeats))
-        rows.append([name, f"{args.new_tokens / total:.0f}", f"{forward:.2f}", f"{per_token - forward:.2f}",
-                     f"{100 * forward / per_token:.0f}%"])  # fmt: skip
+        scheduler = Scheduler(model, tokenizer, max_batch_size=1)
+        paths = (
+            ("generate", lambda m=model: generate_reply(m, tokenizer, messages, seed=0)),
+            ("scheduler", lambda s=scheduler: scheduled_reply(s, messages, args.new_tokens)),
+        )
+        for path, reply in paths:
+            total, _ = timed(reply, args.repeats)
+            per_token = total / args.new_tokens * 1000
+            rows.append([name, path, f"{args.new_tokens / total:.0f}", f"{forward:.2f}", f"{per_token - forward:.2f}",
+                         f"{100 * forward / per_token:.0f}%"])  # fmt: skip
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.runcall(generate_reply, fp32, tokenizer, messages, seed=0)
+        print("\n## Where one fp32 generate reply of the 4-layer/256 model spends its time (cProfile, top 20)\n")
+        pstats.Stats(profile).sort_stats("tottime").print_stats(20)
     return rows
+
+
+def scheduled_reply(scheduler: Scheduler, messages: list[dict], new_tokens: int) -> None:
+    """One request through the server's scheduler, alone, read piece by piece as the server does."""
+    request = scheduler.submit(messages, {"seed": 0})
+    for _ in request:
+        pass
+    assert request.reply.completion_tokens == new_tokens, request.reply
 
 
 if __name__ == "__main__":
@@ -185,4 +209,5 @@ if __name__ == "__main__":
     parser.add_argument("--history_tokens", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no_compile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile one fp32 reply of the 4-layer/256 model")
     main(parser.parse_args())

@@ -1,20 +1,24 @@
 """Serving throughput: continuous batching against one-request-at-a-time, at 1, 4 and 16 concurrent clients.
 
-    python benchmarks/bench_serving.py [--requests_per_client 4 --max_tokens 32]
+    python benchmarks/bench_serving.py [--requests_per_client 4 --max_tokens 32 --model_name_or_path FOLDER]
 
 Two tables: streamed clients (`/api/chat/stream`, as the page does: requests/s, time to first token p50/p95, tokens/s
 seen by each client) and whole replies (`/api/chat`: requests/s, latency p50/p95). "one at a time" is the same server
 with `--max_batch_size 1`; "continuous batching" lets up to 16 replies decode together.
 
-The model is the CPU recipe's GPT-2 (4 layers, 256 dim, n_positions 256; random weights, vocab from the bundled
-corpus). Every reply is exactly `max_tokens` long (`min_new_tokens` holds [SEP] back), so both servers do the same
-work. Each server is a real `recipes/serve.py` process on 127.0.0.1; clients are threads with their own httpx client.
+The model is the CPU recipe's GPT-2 (4 layers, 256 dim, n_positions 256): random weights with the vocab of the bundled
+corpus, or `--model_name_or_path` a trained folder (copied; the copy gets the `min_new_tokens` below, the folder is
+left alone). Every reply is exactly `max_tokens` long (`min_new_tokens` holds [SEP] back), so both servers do the same
+work. Each server is a real `medbot-serve` process on 127.0.0.1; clients are threads with their own httpx client.
+Time to first token is the time to the first `delta` event: the page's stream shows whole sentences, each checked by
+the safety guard, so with a trained model it is the time to the first sentence (random weights rarely end one).
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import shutil
 import statistics
 import tempfile
 import time
@@ -23,7 +27,7 @@ from pathlib import Path
 import httpx
 import torch
 from common import ROOT, machine, table
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
 
 from medbot_hf.configs import GenerationArguments
 from medbot_hf.corpus import read_corpus
@@ -45,6 +49,14 @@ def make_model(path: Path, max_tokens: int) -> None:
     model.generation_config.min_new_tokens = max_tokens
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
+
+
+def copy_model(source: str, path: Path, max_tokens: int) -> None:
+    """A trained folder's copy whose replies are exactly `max_tokens` long."""
+    shutil.copytree(source, path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("checkpoint-*", "eval*", "runs"))
+    config = GenerationConfig.from_pretrained(path)
+    config.max_new_tokens = config.min_new_tokens = max_tokens
+    config.save_pretrained(path)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -104,7 +116,11 @@ def main(args) -> None:
     rows, streamed = {}, {}
     servers = (("one at a time", "1"), ("continuous batching", "16"))
     with tempfile.TemporaryDirectory() as tmp:
-        make_model(Path(tmp), args.max_tokens)
+        if args.model_name_or_path:
+            copy_model(args.model_name_or_path, Path(tmp), args.max_tokens)
+        else:
+            make_model(Path(tmp), args.max_tokens)
+        print(f"Model: {args.model_name_or_path or 'random init, 4 layers x 256'}")
         for name, batch in servers:
             flags = ("--max_batch_size", batch, "--max_queue", "64")
             with server_process(tmp, *flags, log_path=str(Path(tmp) / f"server-{batch}.log")) as base:
@@ -132,4 +148,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests_per_client", type=int, default=4)
     parser.add_argument("--max_tokens", type=int, default=32)
+    parser.add_argument("--model_name_or_path", help="a trained folder to serve (a copy); default: random init")
     main(parser.parse_args())
