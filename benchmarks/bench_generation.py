@@ -1,6 +1,7 @@
 """Reply speed: our generation path against the ancestor's loop, on the ancestor's 12-layer/768 GPT-2.
 
-    python benchmarks/bench_generation.py [--new_tokens 64 --history_tokens 200 --repeats 3 --no_compile --profile]
+    python benchmarks/bench_generation.py [--new_tokens 64 --history_tokens 200 --repeats 3 --no_compile]
+    python benchmarks/bench_generation.py --small_only --profile  # the 4-layer/256 table only, and where time goes
 
 A randomly initialised GPT-2 (12 layers, 768 dim, 12 heads, vocab 13,317 as GPT2-chitchat's) answers a 200-token
 history with exactly 64 new tokens (`min_new_tokens` keeps [SEP] from ending a reply early), top-k 8 sampling:
@@ -35,6 +36,7 @@ from medbot_hf.generation import enable_compiled_decoding, generate_reply
 from medbot_hf.modeling import build_tokenizer, quantize_int8
 
 VOCAB = 13317
+HISTORY_TEXT = "医生您好我最近头疼发烧咳嗽还有点拉肚子请问应该怎么办需要吃药吗"
 NOTES_BANDWIDTH = 21.7  # GB/s, ../shared/notes/hf-v5-on-cpu.md: streaming reads that miss every cache
 
 
@@ -64,7 +66,7 @@ def ancestor_loop(model, input_ids: torch.Tensor, new_tokens: int, top_k: int = 
 
 def history(n_tokens: int) -> list[dict[str, str]]:
     """An odd number of alternating turns of ~25 characters that take exactly `n_tokens` ids in the chat format."""
-    text = "医生您好我最近头疼发烧咳嗽还有点拉肚子请问应该怎么办需要吃药吗" * 2
+    text = HISTORY_TEXT * 2
     turns = -(-(n_tokens - 1) // 26) | 1  # each turn is <= 25 characters plus its [SEP]; odd: ends with the patient
     chars = n_tokens - 1 - turns
     sizes = [chars // turns + (i < chars % turns) for i in range(turns)]
@@ -86,6 +88,8 @@ def timed(fn, repeats: int) -> tuple[float, float]:
 
 def main(args) -> None:
     print(f"Machine: {machine()}")
+    if args.small_only:
+        return print_small_table(args)
     torch.manual_seed(0)
     chars = [chr(0x4E00 + i) for i in range(VOCAB - 100)]
     tokenizer = build_tokenizer(chars)
@@ -139,10 +143,14 @@ def main(args) -> None:
     headers = ["path", "tokens/s", "decode tokens/s", "time to first token ms", "vs ancestor", "first call s",
                "decode of bound"]  # fmt: skip
     print(table(headers, rows))
-    small = min(args.history_tokens, 256 - n - 8)  # n_positions 256
+    print_small_table(args)
+
+
+def print_small_table(args) -> None:
+    small, n = min(args.history_tokens, 256 - args.new_tokens - 8), args.new_tokens  # n_positions 256
     print(f"\n## The CPU recipe's 4-layer/256 GPT-2: one stream, {small}-token history, {n} new tokens\n")
     print(table(["weights", "path", "tokens/s", "forward ms/token", "rest ms/token", "forward share"],
-                small_model_rows(tokenizer, small, args)))  # fmt: skip
+                small_model_rows(small, args)))  # fmt: skip
 
 
 @torch.inference_mode()
@@ -156,10 +164,12 @@ def forward_ms(model, prompt: torch.Tensor, steps: int) -> float:
     return (time.perf_counter() - start) / steps * 1000
 
 
-def small_model_rows(tokenizer, history_tokens: int, args) -> list[list]:
+def small_model_rows(history_tokens: int, args) -> list[list]:
     torch.manual_seed(0)
+    # a 3,242-token vocab, as the trained folder's, that holds the history's characters
+    tokenizer = build_tokenizer([HISTORY_TEXT] * 2 + [chr(0x4E00 + i) for i in range(4000)], max_vocab_size=3242)
     special = {"bos_token_id": 2, "eos_token_id": 3, "pad_token_id": 0}
-    config = GPT2Config(vocab_size=3242, n_embd=256, n_layer=4, n_head=4, n_positions=256, **special)
+    config = GPT2Config(vocab_size=len(tokenizer), n_embd=256, n_layer=4, n_head=4, n_positions=256, **special)
     fp32 = GPT2LMHeadModel(config).eval()
     fp32.generation_config = GenerationConfig(
         **special,
@@ -209,5 +219,6 @@ if __name__ == "__main__":
     parser.add_argument("--history_tokens", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no_compile", action="store_true")
+    parser.add_argument("--small_only", action="store_true", help="only the 4-layer/256 table")
     parser.add_argument("--profile", action="store_true", help="cProfile one fp32 reply of the 4-layer/256 model")
     main(parser.parse_args())
