@@ -29,7 +29,7 @@ from .chat_format import IGNORE_INDEX
 from .checkpoints import LOOP_STATE_NAME, mark_checkpoint_complete, rotate_checkpoints
 from .data import get_collator
 from .evaluation import EVAL_PREFIX, label_token_sums, token_metrics
-from .training import NonFiniteLossError, nonfinite_message
+from .training import NonFiniteLossError, nonfinite_message, noting_step
 
 logger = logging.getLogger(__name__)
 LOSS_LOG = "loss_log.jsonl"  # one line per optimizer step: step, loss, grad_norm, learning_rate, skipped
@@ -284,7 +284,8 @@ def train(run: Run) -> dict:
     if first == 0 and args.eval_on_start and args.eval_strategy != "no":
         evaluate_and_track(run, 0.0)
     run.model.train()
-    with tqdm(total=run.max_steps, initial=first, disable=args.disable_tqdm or not acc.is_local_main_process) as bar:
+    bar = tqdm(total=run.max_steps, initial=first, disable=args.disable_tqdm or not acc.is_local_main_process)
+    with bar, noting_step(lambda: state.global_step):  # an interrupt names the step it reached
         while state.global_step < run.max_steps:
             run.generator.manual_seed(args.seed + state.epoch)  # this epoch's order, on every process and resume
             batches = iter(acc.skip_first_batches(run.train_loader, state.batches_in_epoch))  # > 0 after a resume

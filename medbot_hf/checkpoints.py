@@ -1,4 +1,5 @@
-"""Checkpoints of both training recipes: their layout, whether one is complete, which to resume from, rotation.
+"""Checkpoints of both training recipes: their layout, whether one is complete, which to resume from, rotation,
+whether `output_dir` already holds a finished run, and what an interrupt leaves.
 
 The Trainer recipe writes `trainer_state.json` last; the accelerate loop writes `loop_state.json` (every file's size)
 last, into `checkpoint-N.tmp`, then renames the folder. Either file's presence tells which recipe wrote a checkpoint.
@@ -109,4 +110,66 @@ def resolve_resume(training_args, layout: str = "trainer") -> str | None:
     found = find_resume_checkpoint(training_args.output_dir, layout)
     if found:
         logger.warning("Resuming from %s (remove %s to start over)", found, training_args.output_dir)
+        final = _final_state(training_args.output_dir)
+        if final and training_args.max_steps > 0 and final.get("max_steps") != training_args.max_steps:
+            schedule = training_args.lr_scheduler_type  # an enum once TrainingArguments has parsed it
+            logger.warning(
+                "The finished run went to max_steps=%s; this one goes on to max_steps=%d. The %s learning-rate "
+                "schedule is laid out again over %d steps (warmup %d), so step %s picks up where the new schedule "
+                "stands there, not where the old one ended",
+                final.get("max_steps"), training_args.max_steps, getattr(schedule, "value", schedule),
+                training_args.max_steps, training_args.get_warmup_steps(training_args.max_steps),
+                final.get("global_step"),
+            )  # fmt: skip
     return found
+
+
+def _final_state(output_dir: str) -> dict | None:
+    """The `trainer_state.json` of the final folder a finished run leaves in `output_dir` (both recipes write it
+    after the weights), or None."""
+    path = os.path.join(output_dir, "trainer_state.json")
+    if not (os.path.isfile(path) and os.path.isfile(os.path.join(output_dir, "model.safetensors"))):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def finished_message(training_args) -> str | None:
+    """What a recipe says, instead of training, when `output_dir` already holds a finished run that went as far as
+    this command asks (`max_steps`; with `max_steps` unset, the same `num_train_epochs`); else None.
+
+    So the same command run again changes nothing, and a larger `--max_steps` goes on from the newest checkpoint.
+    `--resume_from_checkpoint` is an explicit request to train from there, so it is never refused.
+    """
+    output_dir, final = training_args.output_dir, _final_state(training_args.output_dir)
+    if final is None or training_args.resume_from_checkpoint:
+        return None
+    done, wanted = final.get("global_step", 0), training_args.max_steps
+    if wanted <= 0:  # epochs decide: finished only if this asks for the epochs it ran
+        try:
+            with open(os.path.join(output_dir, "medbot_run.json"), encoding="utf-8") as f:
+                if json.load(f).get("num_train_epochs") != training_args.num_train_epochs:
+                    return None
+        except (OSError, ValueError):
+            return None
+        wanted = final.get("max_steps", done)
+    if done < wanted:
+        return None
+    return (
+        f"{output_dir} already holds a finished run ({done} steps, max_steps {final.get('max_steps')}); nothing was "
+        f"changed. To train further, give a larger --max_steps (it goes on from the newest checkpoint); to start "
+        f"over, remove {output_dir} or give another --output_dir"
+    )
+
+
+def interrupt_message(what: str, step: int | None, output_dir: str, layout: str) -> str:
+    """The one line a run ends with on Ctrl-C or SIGTERM (`what`): the step reached, the newest complete checkpoint,
+    and what the same command does next."""
+    where = f"at step {step}" if step is not None else "before training started"
+    head, checkpoint = f"interrupted by {what} {where}", find_resume_checkpoint(output_dir, layout)
+    if checkpoint:
+        return f"{head}; the newest complete checkpoint is {checkpoint}: the same command resumes"
+    return f"{head}; no checkpoint is complete yet, so the same command starts over"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import shlex
+import signal
 import sys
 from dataclasses import dataclass
 
@@ -16,10 +18,10 @@ import torch
 import transformers
 from datasets import DatasetDict
 from torch.distributed.tensor import DTensor
-from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback, set_seed
+from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainerCallback, set_seed
 
 from .chat_format import split_system
-from .checkpoints import find_resume_checkpoint, resolve_resume
+from .checkpoints import find_resume_checkpoint, finished_message, interrupt_message, resolve_resume
 from .configs import GENERATION_DEFAULTS, LOG_FORMAT
 from .corpus import CorpusError
 from .data import get_dataset, get_raw_datasets, iter_texts, pack_splits
@@ -39,6 +41,44 @@ class NonFiniteLossError(RuntimeError):
 
 # What a recipe's entry point turns into one line naming the file, step or flag, never a traceback.
 USER_ERRORS = (CorpusError, HubError, NonFiniteLossError, ValueError, OSError)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the signal lands, as Ctrl-C raises `KeyboardInterrupt`."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def noting_step(step_reached):
+    """Inside it, an interrupt carries `step_reached()`, the last step trained, to :func:`exits_in_one_line`."""
+    try:
+        yield
+    except KeyboardInterrupt as e:
+        e.step = step_reached()
+        raise
+
+
+@contextlib.contextmanager
+def exits_in_one_line(training_args, layout: str):
+    """A training recipe's entry point: a user error (:data:`USER_ERRORS`) ends the process with `error: ...`, and
+    Ctrl-C or SIGTERM with one line naming the step reached and the newest complete checkpoint (exit status 130 or
+    143, as a shell reports them), never a traceback."""
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    except USER_ERRORS as e:
+        sys.exit(f"error: {e}")
+    except KeyboardInterrupt as e:
+        what = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C (SIGINT)"
+        if int(os.environ.get("RANK", "0")) == 0:  # one line for the run, not one per process
+            message = interrupt_message(what, getattr(e, "step", None), training_args.output_dir, layout)
+            print(message, file=sys.stderr, flush=True)
+        sys.exit(143 if isinstance(e, Terminated) else 130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def nonfinite_message(step: int, what: str, output_dir: str, layout: str) -> str:
@@ -67,6 +107,14 @@ class NonFiniteLossCallback(TrainerCallback):
         if not finite:
             step = state.global_step + 1
             raise NonFiniteLossError(nonfinite_message(step, "loss or gradient", args.output_dir, "trainer"))
+
+
+class MedbotTrainer(Trainer):
+    """The Trainer, with an interrupt noting the step it reached (for :func:`exits_in_one_line`)."""
+
+    def train(self, *args, **kwargs):
+        with noting_step(lambda: self.state.global_step):
+            return super().train(*args, **kwargs)
 
 
 def build_generation_config(tokenizer: PreTrainedTokenizerBase, gen_args) -> GenerationConfig:
@@ -224,6 +272,7 @@ class RunStart:
 
     args: tuple  # (model_args, data_args, gen_args, training_args)
     stats: dict | None = None
+    finished: str | None = None  # what to say when output_dir already holds this run, finished: nothing to do
     checkpoint: str | None = None  # to resume from
     tokenizer: PreTrainedTokenizerBase | None = None
     raw: DatasetDict | None = None  # `messages` rows
@@ -234,11 +283,14 @@ class RunStart:
 def start_run(model_args, data_args, gen_args, training_args, layout: str = "trainer") -> RunStart:
     """The opening both recipes share, in order: logging; under `--validate_only` the corpus stats and nothing else;
     the seed; a push check that fails before any training; the checkpoint of `layout`'s recipe to resume from; then
-    corpus, tokenizer, tokenized splits and model (:func:`prepare`), with the generation config."""
+    corpus, tokenizer, tokenized splits and model (:func:`prepare`), with the generation config. When `output_dir`
+    already holds a finished run that went as far as asked, only `finished`, the line to print instead of training."""
     args = (model_args, data_args, gen_args, training_args)
     setup_logging(training_args)
     if data_args.validate_only:
         return RunStart(args, stats=get_raw_datasets(data_args, seed=training_args.seed)[1])
+    if (finished := finished_message(training_args)) is not None:
+        return RunStart(args, finished=finished)
     set_seed(training_args.seed)
     if training_args.push_to_hub:  # fail now, not after hours of training
         check_push_possible(training_args.hub_token)

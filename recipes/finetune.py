@@ -9,14 +9,11 @@
 from __future__ import annotations
 
 import json
-import sys
-
-from transformers import Trainer
 
 from medbot_hf.configs import FINETUNE_ARGS, MedbotParser
 from medbot_hf.data import training_collator
 from medbot_hf.evaluation import compute_metrics, label_token_sums
-from medbot_hf.training import USER_ERRORS, NonFiniteLossCallback, finish_run, start_run
+from medbot_hf.training import MedbotTrainer, NonFiniteLossCallback, exits_in_one_line, finish_run, start_run
 
 
 def main(model_args, data_args, gen_args, training_args) -> dict:
@@ -26,8 +23,11 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
     if data_args.validate_only:
         print(json.dumps(start.stats, ensure_ascii=False, indent=2))
         return start.stats
+    if start.finished:  # the same command on a finished run: nothing to do
+        print(start.finished)
+        return {}
 
-    trainer = Trainer(
+    trainer = MedbotTrainer(
         model=start.model,
         args=training_args,
         train_dataset=start.tokenized["train"],
@@ -60,8 +60,6 @@ def make_parser() -> MedbotParser:
 
 
 if __name__ == "__main__":
-    parser = make_parser()
-    try:
-        main(*parser.parse_args_and_config())
-    except USER_ERRORS as e:  # a bad file, flag or step: one line naming it, no traceback
-        sys.exit(f"error: {e}")
+    args = make_parser().parse_args_and_config()
+    with exits_in_one_line(args[-1], layout="trainer"):  # a bad file, flag or step, Ctrl-C, SIGTERM: one line
+        main(*args)

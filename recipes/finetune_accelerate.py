@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 from medbot_hf.accelerate_loop import build_run, load_checkpoint, make_accelerator, save_final_folder, train
 from medbot_hf.configs import FINETUNE_ARGS, MedbotParser
 from medbot_hf.data import training_collator
-from medbot_hf.training import USER_ERRORS, finish_run, start_run
+from medbot_hf.training import exits_in_one_line, finish_run, start_run
 
 
 def main(model_args, data_args, gen_args, training_args) -> dict:
@@ -33,6 +32,9 @@ def main(model_args, data_args, gen_args, training_args) -> dict:
     if data_args.validate_only:
         print(json.dumps(start.stats, ensure_ascii=False, indent=2))
         return start.stats
+    if start.finished:  # the same command on a finished run: nothing to do
+        accelerator.print(start.finished)
+        return {}
     if accelerator.is_main_process:
         os.makedirs(training_args.output_dir, exist_ok=True)
 
@@ -57,8 +59,6 @@ def make_parser() -> MedbotParser:
 
 
 if __name__ == "__main__":
-    parser = make_parser()
-    try:
-        main(*parser.parse_args_and_config())
-    except USER_ERRORS as e:  # a bad file, flag or step: one line naming it, no traceback
-        sys.exit(f"error: {e}")
+    args = make_parser().parse_args_and_config()
+    with exits_in_one_line(args[-1], layout="accelerate"):  # a bad file, flag or step, Ctrl-C, SIGTERM: one line
+        main(*args)

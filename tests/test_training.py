@@ -1,10 +1,16 @@
 import json
 import logging
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
-from conftest import load_recipe, tiny_run_args
+from conftest import ROOT, load_recipe, tiny_run_args
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer
 
@@ -119,3 +125,73 @@ def test_padding_multiple_past_n_positions_is_refused(tmp_path):
         ValueError, match="pad_to_multiple_of=96 pads max_seq_length=128 past the model's n_positions=128"
     ):
         prepare(model_args, data_args, training_args)
+
+
+RECIPES = ["finetune", pytest.param("finetune_accelerate", marks=pytest.mark.slow)]
+
+
+def recipe_command(recipe: str, tmp_path, *extra: str) -> list[str]:
+    return [sys.executable, str(ROOT / "recipes" / f"{recipe}.py"), *tiny_run_args(tmp_path, *extra)]
+
+
+def run_env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def snapshot(folder) -> dict:
+    """Every file under `folder`: its modification time (ns) and bytes."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.rglob("*") if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_rerun_of_a_finished_run_changes_nothing_and_a_larger_max_steps_goes_on(tmp_path, recipe):
+    short = ["--max_steps", "10", "--save_steps", "5", "--eval_steps", "5"]
+    first = subprocess.run(recipe_command(recipe, tmp_path, *short), env=run_env(), capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = tmp_path / "out"
+    before = snapshot(out)
+    again = subprocess.run(recipe_command(recipe, tmp_path, *short), env=run_env(), capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"{out} already holds a finished run (10 steps, max_steps 10); nothing was changed" in again.stdout
+    assert f"to start over, remove {out} or give another --output_dir" in again.stdout
+    assert snapshot(out) == before and not (out / "checkpoint-11").exists()  # not one byte, not one step more
+    longer = ["--max_steps", "15", "--save_steps", "5", "--eval_steps", "5"]
+    more = subprocess.run(recipe_command(recipe, tmp_path, *longer), env=run_env(), capture_output=True, text=True)
+    assert more.returncode == 0, more.stderr[-3000:]
+    assert f"Resuming from {out / 'checkpoint-10'}" in more.stderr
+    assert "went to max_steps=10; this one goes on to max_steps=15. The linear learning-rate schedule" in more.stderr
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert state["global_step"] == state["max_steps"] == 15
+    assert (out / "checkpoint-15").is_dir() and not (out / "checkpoint-16").exists()
+    losses = [e["step"] for e in state["log_history"] if "loss" in e]
+    assert losses == [5, 10, 15] if recipe == "finetune" else losses[-1] == 15  # the loop logs from its own start
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_is_one_line_naming_step_and_checkpoint(tmp_path, recipe, signum):
+    command = recipe_command(recipe, tmp_path, "--max_steps", "2000", "--save_steps", "5")
+    out = tmp_path / "out"
+    layout = "accelerate" if recipe == "finetune_accelerate" else "trainer"
+    process = subprocess.Popen(command, env=run_env(), stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while find_resume_checkpoint(str(out), layout) is None:
+        assert process.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    os.killpg(process.pid, signum)  # as Ctrl-C (to the terminal's process group) or `kill` would
+    stderr = process.communicate(timeout=120)[1]
+    assert process.returncode == (130 if signum == signal.SIGINT else 143), stderr[-3000:]
+    assert "Traceback" not in stderr
+    what = "Ctrl-C \\(SIGINT\\)" if signum == signal.SIGINT else "SIGTERM"
+    line = stderr.strip().splitlines()[-1]
+    found = re.fullmatch(
+        f"interrupted by {what} at step (\\d+); the newest complete checkpoint is (\\S+): the same command resumes",
+        line,
+    )
+    assert found, line
+    step, checkpoint = int(found.group(1)), found.group(2)
+    assert checkpoint == find_resume_checkpoint(str(out), layout) and checkpoint_is_complete(checkpoint)
+    assert int(checkpoint.rsplit("-", 1)[1]) <= step < 2000
+    assert not (out / "model.safetensors").exists()  # no final folder: the same command resumes
