@@ -5,13 +5,13 @@
     python benchmarks/bench_training.py --compare_packing   # the loop's padded batches vs --packing rows
 
 Every run is a fresh process (2 processes: `accelerate launch --config_file accelerate_configs/cpu_2proc.yaml`, the
-plain loop under `torchrun`) training the CPU recipe's GPT-2 (recipes/medical_dialogue/config_cpu.yaml: 4 layers,
-256 dim) with its batch (16 dialogues per process, 2 accumulated micro-batches a step) on the first --dialogues
-dialogues of ../shared/data/medical_dialogue/train.txt (else the bundled sample). Our two loops order them with the
-recipe's `group_by_length`; the ancestor (GPT2-chitchat's train.py, see `run_ancestor`) takes them in a fixed order,
-pads each batch to its longest dialogue and clips the gradients of every micro-batch. Throughput counts non-pad
-tokens over the steps after --warmup; MFU is 6 x parameters x those tokens/s over this machine's measured fp32
-matmul peak (the tied embedding counted once, as the LM head's matmul; attention's own FLOPs left out).
+plain loop under `torchrun`) training the CPU recipe's GPT-2 (--config, by default
+recipes/medical_dialogue/config_cpu.yaml) with its batch on the first --dialogues dialogues of
+../shared/data/medical_dialogue/train.txt (else the bundled sample). Our two loops order them with the recipe's
+`group_by_length`; the ancestor (GPT2-chitchat's train.py, see `run_ancestor`) takes them in a fixed order, pads each
+batch to its longest dialogue and clips the gradients of every micro-batch. Throughput counts non-pad tokens over the
+steps after --warmup; MFU is 6 x parameters x those tokens/s over this machine's measured fp32 matmul peak (the tied
+embedding counted once, as the LM head's matmul; attention's own FLOPs left out).
 """
 
 from __future__ import annotations
