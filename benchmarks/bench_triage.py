@@ -9,6 +9,9 @@ Sets:
 - `tests/data/triage_cases.json` `tuning`: written by the rule author, the rules were shaped on it.
 - `tests/data/triage_heldout.json`: written blind from the standards before the rules, frozen; never tuned on.
 - `tests/data/guard_cases.json` `tuning` and `tests/data/guard_heldout.json` (blind, frozen) for the guard.
+Triage is the rules plus the shipped classifier (`medbot_hf.safety.triage`); the overall table also scores the rules
+alone (`rule_triage`) and the classifier alone, and the timings give the classifier's load time (a fresh process, first
+call) and the time per message of rules, classifier and both.
 Recall: the share of a category's urgent cases flagged urgent at all; right: flagged with that category; false
 alarms: the share of that category's calm cases ("中暑了怎么预防") flagged urgent. The corpus check reports the
 fire rate per category over real patient turns (no labels: the printed sample is for a person to judge).
@@ -19,12 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import subprocess
+import sys
 import time
 from collections import Counter
 
 from common import ROOT, SHARED_TRAIN, machine, table
 
-from medbot_hf.safety import CATEGORIES, guard_reply, triage
+from medbot_hf.safety import CATEGORIES, guard_reply, rule_triage, triage
+from medbot_hf.safety.classifier import shipped_model
 
 DATA = ROOT / "tests" / "data"
 REPEATS = 20  # about 20k calls over the case texts: a steady per-call time
@@ -59,19 +65,36 @@ def category_row(category: str, sets: dict) -> list[str]:
     return row
 
 
-def overall_row(name: str, urgent: list, calm: list) -> list[str]:
-    results = [triage(t) for t, _ in urgent]
+def overall_row(name: str, urgent: list, calm: list, check=triage) -> list[str]:
+    results = [check(t) for t, _ in urgent]
     right = sum(r.category == c for r, (_, c) in zip(results, urgent, strict=True))
     return [name, ratio(sum(r.urgent for r in results), len(urgent)), ratio(right, len(urgent)),
-            ratio(sum(triage(t).urgent for t, _ in calm), len(calm))]  # fmt: skip
+            ratio(sum(check(t).urgent for t, _ in calm), len(calm))]  # fmt: skip
 
 
-def time_per_call_us(texts: list[str]) -> float:
+def model_only(text: str):
+    """The classifier alone, shaped like a triage result (urgent, category)."""
+    model = shipped_model()
+    urgency, category = model.predict(text)
+    fired = urgency >= model.threshold
+    return argparse.Namespace(urgent=fired, category=category if fired else None)
+
+
+def time_per_call_us(texts: list[str], check=triage) -> float:
     start = time.perf_counter()
     for _ in range(REPEATS):
         for text in texts:
-            triage(text)
+            check(text)
     return (time.perf_counter() - start) / (REPEATS * len(texts)) * 1e6
+
+
+def load_time_ms() -> tuple[float, float]:
+    """In a fresh process: ms to import the safety package, and ms of the first triage call (loads the weights)."""
+    code = ("import time; t = time.perf_counter(); from medbot_hf.safety import triage; i = time.perf_counter(); "
+            "triage('这个药饭前吃还是饭后吃'); print((i - t) * 1e3, (time.perf_counter() - i) * 1e3)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    imported, first = map(float, out.stdout.split())
+    return imported, first
 
 
 def guard_rows(held_out: bool) -> list[list[str]]:
@@ -103,18 +126,22 @@ def corpus_check(sample: int, seed: int) -> None:
         return
     turns = patient_turns(SHARED_TRAIN)
     start = time.perf_counter()
-    fires = [(t, r.category) for t in turns if (r := triage(t)).urgent]
+    results = [triage(t) for t in turns]
     per_call = (time.perf_counter() - start) / len(turns) * 1e6
+    fires = [(t, r.category) for t, r in zip(turns, results, strict=True) if r.urgent]
+    by_rules = Counter(c for t, c in fires if rule_triage(t).urgent)
     counts = Counter(c for _, c in fires)
     mean_chars = sum(map(len, turns)) / len(turns)
     print(f"\nreal corpus: {len(turns)} patient turns of {SHARED_TRAIN.name}, {len(fires)} fires "
-          f"({len(fires) / len(turns):.2%}), {per_call:.0f} µs/turn (mean {mean_chars:.0f} chars)")  # fmt: skip
-    print(table(["category", "fires", "fire rate"],
-                [[c, counts[c], f"{counts[c] / len(turns):.3%}"] for c in CATEGORIES]))  # fmt: skip
+          f"({len(fires) / len(turns):.2%}; {sum(by_rules.values())} by the rules, the rest by the classifier), "
+          f"{per_call:.0f} µs/turn (mean {mean_chars:.0f} chars)")  # fmt: skip
+    print(table(["category", "fires", "by rules", "fire rate"],
+                [[c, counts[c], by_rules[c], f"{counts[c] / len(turns):.3%}"] for c in CATEGORIES]))  # fmt: skip
     if sample:
         print(f"\n{sample} random fires (random.Random({seed})), to hand-check:")
         for i, (text, category) in enumerate(random.Random(seed).sample(fires, min(sample, len(fires))), 1):
-            print(f"{i:3d}. [{category}] {text}")
+            source = "rules" if rule_triage(text).urgent else "model"
+            print(f"{i:3d}. [{category}, {source}] {text}")
 
 
 def main() -> None:
@@ -129,9 +156,17 @@ def main() -> None:
     headers = ["category"] + [f"{s} {m}" for s in sets for m in ("recall", "right", "false alarms")]
     print(table(headers, [category_row(c, sets) for c in CATEGORIES]))
     print()
-    print(table(["set", "recall", "right category", "false alarms"], [overall_row(n, *s) for n, s in sets.items()]))
+    checks = {"rules + classifier": triage, "rules alone": rule_triage, "classifier alone": model_only}
+    rows = [[f"{n} ({c})", *overall_row(n, *s, check)[1:]] for n, s in sets.items() for c, check in checks.items()]
+    print(table(["set (triage)", "recall", "right category", "false alarms"], rows))
     texts = [t for urgent, calm in sets.values() for t, _ in urgent + calm]
-    print(f"\ntriage time per call: {time_per_call_us(texts):.1f} µs (mean over {len(texts)} case texts)")
+    imported, first = load_time_ms()
+    print(
+        f"\nclassifier load: fresh process, import medbot_hf.safety {imported:.0f} ms, first triage call (loads the "
+        f"weights) {first:.0f} ms; threshold {shipped_model().threshold}"
+    )
+    print("time per call (mean over {} case texts): {}".format(len(texts), ", ".join(
+        f"{c} {time_per_call_us(texts, check):.0f} µs" for c, check in checks.items())))  # fmt: skip
     print("\nguard")
     print(table(["set", "caught", "caught per reason", "false changes"], guard_rows(not args.tuning_only)))
     if args.corpus:

@@ -19,7 +19,10 @@ has a few rules; a rule is a set of cues that must all occur (a symptom plus a s
 topic word ("胸痛", "出血", "过敏") never raises an alarm on its own. Self-harm is the exception: it reads the whole
 message, past clauses included, because a hotline note shown once too often costs far less than one missed.
 
-No model and no I/O: :func:`triage` is pure regex work, a few tens of microseconds per message.
+The rules (:func:`rule_triage`) are pure regex work, a few tens of microseconds per message. They miss emergencies
+worded in ways nobody wrote a rule for, so :func:`triage` backs them up with a small shipped classifier
+(:mod:`medbot_hf.safety.classifier`, hashed character n-grams + logistic regression, trained here by
+:mod:`medbot_hf.safety.train_triage`): it adds alarms the rules miss and never removes one.
 """
 
 from __future__ import annotations
@@ -563,15 +566,11 @@ def _is_background(clause: str) -> bool:
     return False
 
 
-def triage(text: str) -> TriageResult:
-    """Check a patient message for red flags that need emergency care now.
+def rule_triage(text: str) -> TriageResult:
+    """The rules alone: the first category in :data:`CATEGORIES` order whose rule matches, or :data:`NOT_URGENT`.
 
     Args:
         text: the patient's message, in Chinese.
-
-    Returns:
-        A :class:`TriageResult`: the first matching category in :data:`CATEGORIES` order with its advice, or a
-        non-urgent result (`category=None`, `advice=""`).
     """
     clauses = [c for c in _SPLIT.split(text.translate(_FOLD).lower()) if c]
     whole = "，".join(clauses)
@@ -588,6 +587,45 @@ def triage(text: str) -> TriageResult:
             else:
                 return TriageResult(urgent=True, category=category, advice=ADVICE[category])
     return NOT_URGENT
+
+
+def triage(text: str) -> TriageResult:
+    """Check a patient message for red flags that need emergency care now: the rules, then the classifier.
+
+    A rule fire is kept as it is. When no rule fires, the classifier (:mod:`medbot_hf.safety.classifier`, loaded
+    once on the first call) raises the alarm if its urgency reaches its shipped threshold, with its most likely
+    category, unless every clause is background or a denial ("我没有胸痛，也不出汗", "如果胸痛出冷汗怎么办"). Both err
+    towards emergency care: the model only adds alarms, it never removes a rule's.
+
+    Args:
+        text: the patient's message, in Chinese.
+
+    Returns:
+        A :class:`TriageResult` with the category's advice, or a non-urgent result (`category=None`, `advice=""`).
+    """
+    result = rule_triage(text)
+    if result.urgent:
+        return result
+    from .classifier import shipped_model  # imported here: classifier imports this module's helpers
+
+    model = shipped_model()
+    urgency, category = model.predict(text)
+    if urgency >= model.threshold and _tells_something_now(text):
+        return TriageResult(urgent=True, category=category, advice=ADVICE[category])
+    return NOT_URGENT
+
+
+# A clause that opens with a denial ("没有胸痛", "也不出汗", "并没有发烧") says nothing is happening. Bare "不" and
+# "没" are left out: "不省人事", "没反应了", "没意识" are emergencies, and so is "叫不醒".
+_DENIAL = re.compile(
+    r"^(?:我|你|他|她|孩子|宝宝|老人|病人|我[爸妈]|老公|老婆)?(?:(?:也|都|并|还|从来)?(?:没有|没发|没出|无|未|否认|不是|不会)|(?:也|都)不)"
+)
+
+
+def _tells_something_now(text: str) -> bool:
+    """Whether any clause is about the present (neither background nor a denial): the classifier's alarms need one."""
+    clauses = [c for c in _SPLIT.split(text.translate(_FOLD).lower()) if c]
+    return any(not _is_background(c) and not _DENIAL.match(c) for c in clauses)
 
 
 ADVICE_LABEL = "【紧急提示】"  # opens the advice, which is ours, not the model's
