@@ -594,8 +594,9 @@ def triage(text: str) -> TriageResult:
 
     A rule fire is kept as it is. When no rule fires, the classifier (:mod:`medbot_hf.safety.classifier`, loaded
     once on the first call) raises the alarm if its urgency reaches its shipped threshold, with its most likely
-    category, unless every clause is background or a denial ("我没有胸痛，也不出汗", "如果胸痛出冷汗怎么办"). Both err
-    towards emergency care: the model only adds alarms, it never removes a rule's.
+    category, unless the message is under six characters or every clause is background or a denial
+    ("我没有胸痛，也不出汗", "如果胸痛出冷汗怎么办"). Both err towards emergency care: the model only adds alarms, it
+    never removes a rule's.
 
     Args:
         text: the patient's message, in Chinese.
@@ -610,11 +611,13 @@ def triage(text: str) -> TriageResult:
 
     model = shipped_model()
     urgency, category = model.predict(text)
-    if urgency >= model.threshold and _tells_something_now(text):
+    if urgency >= model.threshold and len(text.strip()) >= _MIN_CHARS and _tells_something_now(text):
         return TriageResult(urgent=True, category=category, advice=ADVICE[category])
     return NOT_URGENT
 
 
+# Too short to weigh: a bare topic word ("发烧", "头") starts a question, not an emergency (the rules still read it).
+_MIN_CHARS = 6
 # A clause that opens with a denial ("没有胸痛", "也不出汗", "并没有发烧") says nothing is happening. Bare "不" and
 # "没" are left out: "不省人事", "没反应了", "没意识" are emergencies, and so is "叫不醒".
 _DENIAL = re.compile(
