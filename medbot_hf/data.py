@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from datasets import Dataset, DatasetDict, Features, List, Value, load_from_disk
 from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, PreTrainedTokenizerBase
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .chat_format import IGNORE_INDEX, encode_messages
 from .corpus import CorpusError, ParsedCorpus, read_corpus, record_messages
@@ -313,6 +314,27 @@ class PackedRowCollator:
             batch["labels"].append([*f["labels"], *[IGNORE_INDEX] * tail])
             batch["position_ids"].append([*f["position_ids"], *range(tail)])
         return {k: torch.tensor(v, dtype=torch.long) for k, v in batch.items()}
+
+
+class EpochLengthGroupedSampler(LengthGroupedSampler):
+    """transformers' `LengthGroupedSampler` (the same megabatches), whose order is a function of `(seed, epoch)`.
+
+    The Trainer builds the stock one without a generator, so each epoch's order is drawn from the global torch RNG
+    when the epoch starts, after all the dropout masks before it. A run resumed mid-epoch draws that order (to skip
+    the batches already trained) from the fresh global RNG of a new process, before the checkpoint's RNG state is
+    restored, so resumed in any epoch but the first it trains that epoch's rest in another order than the run it
+    continues (transformers 5.24, `Trainer._run_epoch`). Here the order comes from its own generator, reseeded by
+    `set_epoch`, which accelerate's loader calls before each pass (the skipping one too), as the accelerate loop
+    recipe seeds its sampler and as accelerate's seedable sampler does for `random`. The global RNG is untouched.
+    """
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
+        self.seed = seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed + epoch)
 
 
 def get_collator(

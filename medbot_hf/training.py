@@ -19,12 +19,13 @@ import transformers
 from datasets import DatasetDict
 from torch.distributed.tensor import DTensor
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainerCallback, set_seed
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .chat_format import split_system
 from .checkpoints import find_resume_checkpoint, finished_message, interrupt_message, resolve_resume
 from .configs import GENERATION_DEFAULTS, LOG_FORMAT
 from .corpus import CorpusError
-from .data import get_dataset, get_raw_datasets, iter_texts, pack_splits
+from .data import EpochLengthGroupedSampler, get_dataset, get_raw_datasets, iter_texts, pack_splits
 from .evaluation import unprefixed
 from .generation import generate_reply
 from .hub import HubError, check_push_possible, hub_repo_name, push_folder
@@ -110,7 +111,16 @@ class NonFiniteLossCallback(TrainerCallback):
 
 
 class MedbotTrainer(Trainer):
-    """The Trainer, with an interrupt noting the step it reached (for :func:`exits_in_one_line`)."""
+    """The Trainer, with two changes: under `group_by_length` the order is seeded by `data_seed` (or `seed`) plus the
+    epoch (:class:`~medbot_hf.data.EpochLengthGroupedSampler`), so that a resumed run replays it exactly; and an
+    interrupt notes the step it reached (for :func:`exits_in_one_line`)."""
+
+    def _get_train_sampler(self, train_dataset=None):
+        sampler = super()._get_train_sampler(train_dataset)
+        if type(sampler) is not LengthGroupedSampler:  # random (accelerate seeds it) and sequential replay as they are
+            return sampler
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        return EpochLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)  # the Trainer's batch and lengths
 
     def train(self, *args, **kwargs):
         with noting_step(lambda: self.state.global_step):

@@ -242,53 +242,78 @@ def kill_all(process: subprocess.Popen) -> None:
     psutil.wait_procs(children, timeout=30)
 
 
-def run_killed_then_resumed(command: list[str], out, layout: str, timeout: float = 300) -> str:
-    """Start `command` in its own process group, kill it (all ranks) once a complete checkpoint exists, then run
-    the same command again to the end. Returns the checkpoint it resumed from."""
-    out.parent.mkdir(parents=True)
-    with open(out.parent / "killed.log", "w") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=launcher_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        deadline = time.monotonic() + timeout
-        while find_resume_checkpoint(str(out), layout) is None and process.poll() is None:
-            assert time.monotonic() < deadline, "no checkpoint appeared"
-            time.sleep(0.05)
-        kill_all(process)
-        assert process.wait() == -signal.SIGKILL, "the run ended before it could be killed"
-    time.sleep(1)  # nothing may write after the kill
-    assert not (out / "model.safetensors").exists()
-    if layout == "accelerate":
-        assert step_log(out)[-1]["step"] < 60  # and all its ranks really stopped mid-run
-    resumed_from = find_resume_checkpoint(str(out), layout)
+def run_killed_then_resumed(command: list[str], out, layout: str, kill_at: tuple[int, ...], timeout=300) -> list[str]:
+    """Start `command` in its own process group and kill it (all ranks) once a complete checkpoint of at least step
+    `kill_at[0]` exists; start the same command again and kill it past `kill_at[1]`, and so on; then run it once
+    more to the end. Returns the checkpoint each restart resumed from."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    resumed_from = []
+    for number, step in enumerate(kill_at):
+        with open(out.parent / f"killed-{number}.log", "w") as log:
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=launcher_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+            deadline = time.monotonic() + timeout
+            while process.poll() is None and checkpoint_step(find_resume_checkpoint(str(out), layout)) < step:
+                assert time.monotonic() < deadline, f"no checkpoint {step} appeared"
+                time.sleep(0.05)
+            kill_all(process)
+            assert process.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+        time.sleep(1)  # nothing may write after the kill
+        assert not (out / "model.safetensors").exists()
+        resumed_from.append(find_resume_checkpoint(str(out), layout))
     result = subprocess.run(command, cwd=ROOT, env=launcher_env(), capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stderr[-5000:]
     assert "Resuming from" in result.stderr
     return resumed_from
 
 
+def checkpoint_step(path: str | None) -> int:
+    return int(path.rsplit("-", 1)[1]) if path else 0
+
+
+def training_losses(out) -> list[tuple[int, float]]:
+    history = json.loads((out / "trainer_state.json").read_text())["log_history"]
+    return [(e["step"], e["loss"]) for e in history if "loss" in e]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["finetune_accelerate", "finetune"])
 def test_killed_run_resumes_to_the_same_weights(tmp_path, recipe):
-    # Dropout on and length-grouped random order: the RNG and data order must both be restored exactly.
-    extra = ["--max_steps", "60", "--save_steps", "7", "--eval_strategy", "no", "--eval_on_start", "false"]
-    extra += ["--train_sampling_strategy", "group_by_length", "--load_best_model_at_end", "false"]
-    extra += ["--cache_dir", str(tmp_path / "cache")]
-    if recipe == "finetune_accelerate":  # two processes, 6 steps an epoch; the Trainer recipe one process, 12
-        command = lambda d: launch_command("cpu_2proc.yaml", recipe, tiny_run_args(d, *extra))  # noqa: E731
-    else:
-        command = lambda d: [sys.executable, f"recipes/{recipe}.py", *tiny_run_args(d, *extra)]  # noqa: E731
-    steps_per_epoch = 6 if recipe == "finetune_accelerate" else 12
+    # The shipped smoke recipe's settings (config_smoke.yaml: dropout, group_by_length, eval on start and every 10
+    # steps) cut to 40 steps, the final weights those of step 40, and SIGKILLed three times: past steps 10, 20 and
+    # 30. The Trainer recipe has 12 steps an epoch (one process), so it resumes 10, 8 and 6 steps into epochs 0, 1
+    # and 2; the loop (two processes) has 6.
+    def command(d):
+        flags = ["--config", "recipes/sample/config_smoke.yaml", "--output_dir", str(d / "out")]
+        flags += ["--max_steps", "40", "--save_steps", "10", "--eval_steps", "10", "--logging_steps", "1"]
+        flags += [
+            "--load_best_model_at_end",
+            "false",
+            "--cache_dir",
+            str(tmp_path / "cache"),
+            "--disable_tqdm",
+            "true",
+        ]
+        if recipe == "finetune_accelerate":
+            return launch_command("cpu_2proc.yaml", recipe, flags)
+        return [sys.executable, f"recipes/{recipe}.py", *flags]
+
     reference = subprocess.run(command(tmp_path / "ref"), cwd=ROOT, env=launcher_env(), capture_output=True, text=True)
     assert reference.returncode == 0, reference.stderr[-5000:]
     layout = "accelerate" if recipe == "finetune_accelerate" else "trainer"
-    resumed_from = run_killed_then_resumed(command(tmp_path / "run"), tmp_path / "run" / "out", layout)
-    step = int(resumed_from.rsplit("-", 1)[1])
-    assert 0 < step < 60 and step % steps_per_epoch != 0  # mid-run and mid-epoch
-    state = json.loads((tmp_path / "run" / "out" / "trainer_state.json").read_text())
-    assert state["global_step"] == 60
-    expected, got = (load_file(d / "out" / "model.safetensors") for d in (tmp_path / "ref", tmp_path / "run"))
-    for name, tensor in expected.items():
-        torch.testing.assert_close(got[name], tensor, rtol=1e-5, atol=1e-6, msg=name)
+    resumed_from = run_killed_then_resumed(command(tmp_path / "run"), tmp_path / "run" / "out", layout, (10, 20, 30))
+    steps = [checkpoint_step(path) for path in resumed_from]
+    assert steps == sorted(set(steps)) and steps[0] >= 10 and 30 <= steps[-1] < 40  # three resumes, mid-run
+    if recipe == "finetune":
+        assert {step // 12 for step in steps} == {0, 1, 2} and all(step % 12 for step in steps)  # mid-epoch
+    run, ref = tmp_path / "run" / "out", tmp_path / "ref" / "out"
+    assert json.loads((run / "trainer_state.json").read_text())["global_step"] == 40
+    got, expected = training_losses(run), training_losses(ref)
+    assert [s for s, _ in got] == [s for s, _ in expected] == list(range(1, 41))
+    assert [loss for _, loss in got] == pytest.approx([loss for _, loss in expected], rel=1e-5)  # every step
+    expected_weights, got_weights = (load_file(d / "model.safetensors") for d in (ref, run))
+    for name, tensor in expected_weights.items():
+        torch.testing.assert_close(got_weights[name], tensor, rtol=0, atol=1e-6, msg=name)
     if recipe == "finetune_accelerate":
-        assert [r["step"] for r in step_log(tmp_path / "run" / "out")] == list(range(1, 61))
+        assert [r["step"] for r in step_log(run)] == list(range(1, 41))
