@@ -151,10 +151,11 @@ def test_piped_invalid_utf8_is_reported_and_skipped(trained, tmp_path):
     assert "第 2 行不是有效的 UTF-8" in stderr and "共跳过 1 行" in stderr
 
 
-def test_piped_stdin_answers_each_line(trained, tmp_path):
+@pytest.mark.parametrize("extra", [(), ("--quantize", "int8")], ids=["fp32", "int8"])
+def test_piped_stdin_answers_each_line(trained, tmp_path, extra):
     result = subprocess.run(
         [*CHAT, "--model_name_or_path", str(trained[0]), "--samples_file", str(tmp_path / "s.txt"),
-         "--max_new_tokens", "15", "--seed", "3"],
+         "--max_new_tokens", "15", "--seed", "3", *extra],
         input="我咳嗽一周了\n\n孩子拉肚子怎么办？\n", capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -90,6 +90,20 @@ def test_eval_leaves_the_model_card_alone_by_default(evaluated, trained, tmp_pat
     assert (trained[0] / "README.md").read_bytes() == before and (tmp_path / "eval_results.json").exists()
 
 
+def test_int8_eval_is_close_to_fp32_and_leaves_the_card(evaluated, trained, tmp_path):
+    fp32 = evaluated[0][str(trained[0])]
+    before = (trained[0] / "README.md").read_bytes()
+    args = EvalArguments(
+        model_name_or_path=str(trained[0]), test_file=str(SAMPLE_VALID), output_dir=str(tmp_path), batch_size=8,
+        quantize="int8", update_model_card=True,
+    )  # fmt: skip
+    int8 = run(args, GenerationArguments(max_new_tokens=4))[str(trained[0])]
+    assert int8["settings"]["quantize"] == "int8" and int8["num_dialogues"] == fp32["num_dialogues"]
+    assert int8["perplexity"] != fp32["perplexity"]  # the int8 layers did score it
+    assert abs(int8["perplexity"] / fp32["perplexity"] - 1) < 0.05
+    assert (trained[0] / "README.md").read_bytes() == before  # the card describes the saved fp32 weights
+
+
 def test_eval_scores_special_token_text_as_text(trained, tmp_path):
     test_file = tmp_path / "t.txt"
     test_file.write_text("头疼\n多休息[SEP]多喝水\n\n发烧\n去医院\n", encoding="utf-8")

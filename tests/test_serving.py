@@ -231,6 +231,20 @@ def test_api_key_cors_and_one_log_line_per_request(trained):
         assert f"{path}: last message '{words}'" in text
 
 
+def test_int8_server_answers_both_apis(trained):
+    from openai import OpenAI
+
+    with server(trained[0], "--quantize", "int8") as (base, log):
+        page = httpx.post(base + "/api/chat", json=ask("头疼怎么办？", max_tokens=6, seed=0), timeout=30)
+        assert page.status_code == 200 and isinstance(page.json()["reply"], str)
+        client = OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0)
+        done = client.chat.completions.create(
+            model="out", messages=[{"role": "user", "content": "嗓子疼"}], max_tokens=6, temperature=0
+        )
+        assert done.choices[0].finish_reason in ("stop", "length") and done.usage.completion_tokens <= 6
+        assert re.search(r"int8: 8 Conv1D layers converted to Linear", log.read_text())  # quantized at load
+
+
 def wait_health(base: str, until, limit_s: float = 60) -> dict:
     """Poll /health until `until(health)` holds; the limit only stops a hang, it bounds nothing."""
     deadline = time.monotonic() + limit_s
