@@ -325,7 +325,9 @@ class DecodeRow:
     def choose(self, logits: torch.Tensor) -> int:
         """Pick the next token from this row's last-position logits (1-D, on any device) and record it."""
         ids = torch.tensor([self.prompt + self.tokens])
-        scores = self.processors(ids, logits.to("cpu", torch.float32, copy=True).unsqueeze(0))
+        scores = logits.to("cpu", torch.float32, copy=True).unsqueeze(0)
+        for processor in self.processors:  # as LogitsProcessorList does, without its inspect.signature per call
+            scores = processor(ids, scores)
         if self.config.do_sample:
             probs = torch.nn.functional.softmax(scores, dim=-1)
             token = int(torch.multinomial(probs, 1, generator=self.generator))
