@@ -49,6 +49,7 @@ def test_repl_session(trained, tmp_path):
     assert f"医生（AI生成）: {reply}" in transcript and "--- reset" in transcript
 
 
+@pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 def test_streaming_and_ctrl_c_interrupts_only_the_reply(slow_model, tmp_path):
     child = spawn(slow_model, tmp_path, "--max_new_tokens", "1800")  # seconds of reply, even on a busy machine
     child.sendline("我发烧了")
@@ -70,6 +71,7 @@ def test_streaming_and_ctrl_c_interrupts_only_the_reply(slow_model, tmp_path):
     assert "[interrupted]" in (tmp_path / "s.txt").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 def test_urgent_message_gets_advice_first_set_apart(trained, tmp_path):
     child = spawn(trained[0], tmp_path, "--max_new_tokens", "10")
     child.sendline("胸口剧痛，满头大汗，左胳膊发麻")
@@ -89,6 +91,7 @@ def test_urgent_message_gets_advice_first_set_apart(trained, tmp_path):
     assert line.startswith("【紧急提示】") and "120" in line.split("【模型回答】")[0] and "\n" not in line
 
 
+@pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 def test_line_editing_and_history_across_sessions(trained, tmp_path):
     child = spawn(trained[0], tmp_path, "--max_new_tokens", "4")
     child.send("头疼\x1b[DX\r")  # Left moves the cursor back one character: the question is 头X疼
@@ -191,6 +194,7 @@ def test_special_token_text_in_a_message_is_text(trained, tmp_path):
     assert result.stdout.strip() == as_text
 
 
+@pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 @pytest.mark.parametrize("surface", ["chat", "serve", "eval"])
 def test_missing_model_folder_is_one_clear_line(tmp_path, surface):
     script = [sys.executable, str(ROOT / "recipes" / f"{surface}.py")]

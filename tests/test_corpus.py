@@ -190,6 +190,7 @@ def test_utf16_with_bom_is_named(tmp_path, bom_codec):
     ]
 
 
+@pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 def test_cli_encoding_flag_and_hint(tmp_path):
     qa = write(tmp_path, "toyhom.csv", GBK_QA.encode("gb18030"), "wb")
     command = [sys.executable, "recipes/finetune.py", "--train_file", qa, "--validate_only", "true"]

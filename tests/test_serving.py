@@ -254,6 +254,7 @@ def wait_health(base: str, until, limit_s: float = 60) -> dict:
     return health
 
 
+@pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 def test_timeout_and_disconnect_stop_generation(slow_model):
     with server(slow_model, "--request_timeout_s", "3", "--max_tokens_cap", "1000") as (base, _):
         late = httpx.post(base + "/api/chat", json=ask("头疼", max_tokens=900), timeout=60)

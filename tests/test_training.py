@@ -145,6 +145,7 @@ def snapshot(folder) -> dict:
     }
 
 
+@pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_rerun_of_a_finished_run_changes_nothing_and_a_larger_max_steps_goes_on(tmp_path, recipe):
     short = ["--max_steps", "10", "--save_steps", "5", "--eval_steps", "5"]
@@ -169,6 +170,7 @@ def test_rerun_of_a_finished_run_changes_nothing_and_a_larger_max_steps_goes_on(
     assert losses == [5, 10, 15] if recipe == "finetune" else losses[-1] == 15  # the loop logs from its own start
 
 
+@pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 @pytest.mark.parametrize("recipe", RECIPES)
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_is_one_line_naming_step_and_checkpoint(tmp_path, recipe, signum):
