@@ -566,13 +566,19 @@ def _is_background(clause: str) -> bool:
     return False
 
 
+def split_clauses(text: str) -> list[str]:
+    """The message as normalised clauses (folded, lower-cased, split at punctuation): what the rules and the
+    classifier both read."""
+    return [c for c in _SPLIT.split(text.translate(_FOLD).lower()) if c]
+
+
 def rule_triage(text: str) -> TriageResult:
     """The rules alone: the first category in :data:`CATEGORIES` order whose rule matches, or :data:`NOT_URGENT`.
 
     Args:
         text: the patient's message, in Chinese.
     """
-    clauses = [c for c in _SPLIT.split(text.translate(_FOLD).lower()) if c]
+    clauses = split_clauses(text)
     whole = "，".join(clauses)
     kept = "，".join(c for c in clauses if not _is_background(c))
     known = _KNOWN_CONDITION.search(whole)
@@ -618,16 +624,18 @@ def triage(text: str) -> TriageResult:
 
 # Too short to weigh: a bare topic word ("发烧", "头") starts a question, not an emergency (the rules still read it).
 _MIN_CHARS = 6
-# A clause that opens with a denial ("没有胸痛", "也不出汗", "并没有发烧") says nothing is happening. Bare "不" and
-# "没" are left out: "不省人事", "没反应了", "没意识" are emergencies, and so is "叫不醒".
+# A clause that opens with a denial ("没有胸痛", "也不出汗", "并没有发烧") says nothing is happening. Openings that
+# also start emergencies are left out: bare "不" and "没" ("不省人事", "没反应了", "没意识", "叫不醒"), "无" and "未"
+# ("无法呼吸", "无意识", "孩子未排尿十几个小时"), "不会"/"不是" ("他不会说话了", "不是很清醒") and "都不"
+# ("都不认识人了").
 _DENIAL = re.compile(
-    r"^(?:我|你|他|她|孩子|宝宝|老人|病人|我[爸妈]|老公|老婆)?(?:(?:也|都|并|还|从来)?(?:没有|没发|没出|无|未|否认|不是|不会)|(?:也|都)不)"
+    r"^(?:我|你|他|她|孩子|宝宝|老人|病人|我[爸妈]|老公|老婆)?(?:(?:也|都|并|还|从来)?(?:没有|没发|没出|否认)|也不)"
 )
 
 
 def _tells_something_now(text: str) -> bool:
     """Whether any clause is about the present (neither background nor a denial): the classifier's alarms need one."""
-    clauses = [c for c in _SPLIT.split(text.translate(_FOLD).lower()) if c]
+    clauses = split_clauses(text)
     return any(not _is_background(c) and not _DENIAL.match(c) for c in clauses)
 
 
