@@ -170,8 +170,9 @@ def generate_replies(
     """The doctor's next reply to each history, in one batched `generate` call (left padding, KV cache).
 
     With `num_candidates` N > 1, the same call samples N candidates per history (`num_return_sequences`) and keeps
-    the best by :func:`medbot_hf.reranking.candidate_score`. A streamer then gets the chosen reply in one piece, once
-    all N are done: the first visible token waits for the candidates.
+    the best by :func:`medbot_hf.reranking.candidate_score`; with `num_return_sequences` k as well, each of the k
+    replies is the best of its own N (k x N rows). A streamer then gets the chosen reply in one piece, once all N are
+    done: the first visible token waits for the candidates.
 
     Args:
         model: a GPT-2 LM whose `generation_config` stops at `[SEP]` and suppresses `[UNK]`/`[PAD]`/`[CLS]`.
@@ -199,10 +200,9 @@ def generate_replies(
     config = _config(model, overrides)
     if not config.do_sample:  # greedy decoding has one candidate only
         num_candidates = 1
-    if num_candidates > 1:
-        if (config.num_return_sequences or 1) > 1:
-            raise ValueError("num_return_sequences (several replies) excludes num_candidates (one chosen of several)")
-        config.num_return_sequences = num_candidates
+    choices = config.num_return_sequences or 1
+    if num_candidates > 1:  # each of the `choices` replies is the best of its own N candidates
+        config.num_return_sequences = choices * num_candidates
     rows = config.num_return_sequences or 1  # generate repeats each history's row this many times, side by side
     if isinstance(stop_event, list):  # one event per history, so one per row of it
         stop_event = [event for event in stop_event for _ in range(rows)]
@@ -222,7 +222,8 @@ def generate_replies(
         output_logits=True, tokenizer=stops,
     )  # fmt: skip
     candidates = _replies(tokenizer, config, output.sequences[:, inputs["input_ids"].shape[1] :], prompt_lengths)
-    chosen = _choose(histories, candidates, torch.stack(output.logits, 1), reranker or Reranker())
+    groups = [h for h in histories for _ in range(choices)]  # one group of N candidates per reply asked for
+    chosen = _choose(groups, candidates, torch.stack(output.logits, 1), reranker or Reranker())
     if streamer is not None:  # TextIteratorStreamer holds one row only: it gets the chosen reply, whole
         streamer.on_finalized_text(chosen[0].text, stream_end=True)
     return chosen

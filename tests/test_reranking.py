@@ -113,3 +113,18 @@ def test_the_reverse_model_scores_the_question_given_the_reply(chat_model):
         ids = torch.tensor([[tok.cls_token_id, *r, tok.sep_token_id, *q, tok.sep_token_id]])
         logits = model(ids).logits[:, len(r) + 1 : -1]  # predicting q and its [SEP]
         assert value == pytest.approx(mean_token_log_probs(logits, ids[:, len(r) + 2 :]).item(), abs=1e-5)
+
+
+def test_several_replies_are_each_the_best_of_their_own_candidates(chat_model, monkeypatch):
+    model, tok = chat_model
+    seen, original = [], Reranker.best  # (candidates, the index kept) per group
+
+    def best(self, question, texts, log_probs):
+        seen.append((texts, original(self, question, texts, log_probs)))
+        return seen[-1][1]
+
+    monkeypatch.setattr(Reranker, "best", best)
+    replies = generate_replies(model, tok, [QUESTION], seed=2, num_candidates=3, num_return_sequences=2, **SAMPLING)
+    # 2 x 3 rows of one generate call, scored in two groups of 3: each reply is the winner of its own group
+    assert [len(texts) for texts, _ in seen] == [3, 3]
+    assert [r.text for r in replies] == [texts[kept] for texts, kept in seen]
