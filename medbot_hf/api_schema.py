@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from .chat_format import ROLES, is_prompt
-from .configs import MAX_TOKENS_CAP, REQUEST_TIMEOUT_S
+from .configs import MAX_SHOW_SIMILAR, MAX_TOKENS_CAP, REQUEST_TIMEOUT_S
 from .safety import TriageResult
 
 MAX_MESSAGE_CHARS = 2000  # one message; the corpus's longest utterances are ~600
@@ -63,6 +63,11 @@ class Sampling(BaseModel):
     top_p: float | None = Field(default=None, gt=0, le=1, description=f"Clamped to at least {MIN_TOP_P}")
     max_tokens: int | None = Field(default=None, ge=1, le=HARD_MAX_TOKENS, description="Clamped to the server cap")
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    show_similar: int | None = Field(
+        default=None, ge=0, le=MAX_SHOW_SIMILAR,
+        description="Similar real consultations to return, retrieved from the training corpus (default: the server's "
+        "--show_similar; 0: none)",
+    )  # fmt: skip
 
 
 class Guard(BaseModel):
@@ -80,6 +85,19 @@ class Medbot(BaseModel):
     guard: Guard
 
 
+class SimilarConsultation(BaseModel):
+    """A real (question, answer) pair of the training corpus, retrieved by BM25: not generated."""
+
+    question: str = Field(description="The patient's question, as in the training corpus")
+    answer: str = Field(description="The real doctor's answer to it")
+    score: float = Field(description="BM25 score of the question against the request's last message")
+
+
+class SimilarConsultations(BaseModel):
+    label: str = Field(description="Says that these are retrieved real consultations, not generated text")
+    items: list[SimilarConsultation]
+
+
 class ChatResponse(BaseModel):
     reply: str
     triage: TriageResult
@@ -87,6 +105,10 @@ class ChatResponse(BaseModel):
     context_messages: int = Field(
         description="How many of the request's last messages the reply was based on: send these, the reply and the "
         "next question next time (the page does); never more than the turn limit allows"
+    )
+    similar_consultations: SimilarConsultations = Field(
+        description="The closest real consultations of the training corpus to the last message (retrieved, not "
+        "generated); `items` is empty when the request or the server asks for none, or nothing matches"
     )
 
 

@@ -269,6 +269,7 @@ MAX_BATCH_SIZE = 16
 MAX_QUEUE = 64
 MAX_TOKENS_CAP = 256  # replies longer than this are cut, whatever max_tokens asks
 REQUEST_TIMEOUT_S = 60.0
+MAX_SHOW_SIMILAR = 10  # most retrieved consultations one reply may carry
 
 
 @dataclass
@@ -326,12 +327,19 @@ class ServeArguments:
     )
     max_seq_length: int | None = field(default=None, metadata={"help": "Prompt + reply room (default: n_positions)."})
     log_messages: bool = field(default=False, metadata={"help": "Log message text (off: sizes and timings only)."})
+    show_similar: int = field(
+        default=3,
+        metadata={"help": "Similar real consultations per reply, from MODEL/retrieval_index (0: none; a request's "
+                  "show_similar overrides it)."},
+    )  # fmt: skip
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto."})
     quantize: str | None = quantize_field()
 
     def __post_init__(self):
         if self.max_batch_size < 1 or self.max_queue < 1:
             raise ValueError("--max_batch_size and --max_queue must be at least 1")
+        if not 0 <= self.show_similar <= MAX_SHOW_SIMILAR:
+            raise ValueError(f"--show_similar must be 0 to {MAX_SHOW_SIMILAR}, got {self.show_similar}")
 
 
 def _yaml_defaults(path: str, known: set[str]) -> dict:

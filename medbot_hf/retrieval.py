@@ -9,6 +9,7 @@ What it returns is real text from the training corpus, never generated: every su
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -148,6 +149,11 @@ def format_consultations(found: list[Consultation]) -> str:
     for i, c in enumerate(found, 1):
         lines += [f"  {i}. 患者: {c.question}", f"     医生(真实回答): {c.answer}"]
     return "\n".join(lines)
+
+
+def consultations_json(found: list[Consultation]) -> dict:
+    """The retrieved consultations as the API's `similar_consultations` object: the label and the items."""
+    return {"label": SIMILAR_LABEL, "items": [dataclasses.asdict(c) for c in found]}
 
 
 def build_corpus_index(dialogues, corpus_path: str | None, description: str) -> RetrievalIndex:

@@ -16,19 +16,31 @@ import uvicorn
 
 from .api_schema import ServeLimits
 from .batching import Scheduler
-from .configs import LOG_FORMAT, GenerationArguments, ServeArguments, parse_args
+from .configs import LOG_FORMAT, GenerationArguments, RerankArguments, ServeArguments, parse_args
 from .modeling import load_for_inference
+from .reranking import Reranker
+from .retrieval import load_model_index
 from .serving import create_app
+
+logger = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `medbot-serve` and `recipes/serve.py`."""
     logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)
-    args, gen_args = parse_args((ServeArguments, GenerationArguments), argv)
+    args, gen_args, rerank_args = parse_args((ServeArguments, GenerationArguments, RerankArguments), argv)
     try:
         model, tokenizer = load_for_inference(args.model_name_or_path, args.device, args.quantize)
+        reranker = Reranker.from_args(rerank_args, args.device) if rerank_args.num_candidates > 1 else None
     except (OSError, ValueError) as e:
         sys.exit(f"error: cannot load the model: {e}")
+    rerank = {"num_candidates": rerank_args.num_candidates, "reranker": reranker} if reranker else None
+    index = None
+    if args.show_similar:
+        try:
+            index = load_model_index(args.model_name_or_path)
+        except OSError as e:  # a folder trained before indexes existed, or a hub id: replies carry none
+            logger.warning("No similar consultations: %s", e)
     model.generation_config.update(**gen_args.overrides())
     # replies may take at most half the context, so a prompt always has room
     cap = min(args.max_tokens_cap, (args.max_seq_length or model.config.n_positions) // 2)
@@ -43,9 +55,8 @@ def main(argv: list[str] | None = None) -> None:
         if os.path.isdir(args.model_name_or_path)
         else args.model_name_or_path
     )
-    app = create_app(
-        scheduler, name, limits, args.api_key or os.environ.get("MEDBOT_API_KEY"), origins, args.log_messages
-    )
+    key = args.api_key or os.environ.get("MEDBOT_API_KEY")
+    app = create_app(scheduler, name, limits, key, origins, args.log_messages, rerank, index, args.show_similar)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
 
 

@@ -44,6 +44,7 @@ from .api_schema import (
 from .batching import QueueFull, Scheduler
 from .generation import Reply, prompt_turns
 from .pipeline import Answer, start_answer
+from .retrieval import RetrievalIndex, consultations_json
 from .safety import advice_block
 
 logger = logging.getLogger(__name__)
@@ -160,8 +161,28 @@ def _checked_messages(body: Sampling, limits: ServeLimits) -> list[dict]:
     return messages
 
 
-def _reply_params(body: Sampling, limits: ServeLimits) -> tuple[list[dict], dict]:
-    return _checked_messages(body, limits), sampling_params(body, limits)
+def _reply_params(body: Sampling, limits: ServeLimits, rerank: dict) -> tuple[list[dict], dict]:
+    """The history and the `generate_replies` arguments of a request: its sampling fields and the server's rerank."""
+    return _checked_messages(body, limits), {**sampling_params(body, limits), **rerank}
+
+
+class Similar:
+    """The similar real consultations a reply carries: the request's `show_similar` (else the server's default)
+    closest (question, answer) pairs of the model's retrieval index to the last message."""
+
+    def __init__(self, index: RetrievalIndex | None, default_k: int):
+        self.index, self.default_k = index, default_k
+
+    def __call__(self, body: Sampling, messages: list[dict]) -> dict:
+        """The `similar_consultations` object; a 400 naming `show_similar` when it asks for some and there is no
+        index (the served folder had none)."""
+        k = self.default_k if body.show_similar is None else body.show_similar
+        if k and self.index is None:
+            if body.show_similar is None:
+                return consultations_json([])
+            message = "show_similar: this server has no retrieval index (build one with medbot-index)"
+            raise RequestError(400, "show_similar", message)
+        return consultations_json(self.index.search(messages[-1]["content"], k) if k else [])
 
 
 def _context(scheduler: Scheduler, messages: list[dict], params: dict, limits: ServeLimits) -> int:
@@ -214,6 +235,9 @@ def create_app(
     api_key: str | None = None,
     cors_origins: tuple[str, ...] = (),
     log_messages: bool = False,
+    rerank: dict | None = None,
+    index: RetrievalIndex | None = None,
+    show_similar: int = 0,
 ) -> FastAPI:
     """The FastAPI app: page, JSON API, OpenAI-compatible API and health, over `scheduler`.
 
@@ -224,6 +248,10 @@ def create_app(
         api_key: when set, `/api` and `/v1` need `Authorization: Bearer <api_key>`.
         cors_origins: origins allowed to call the API from a browser; none by default (CORS closed).
         log_messages: log message text (off: only sizes and timings are logged).
+        rerank: `num_candidates` and `reranker` (`generate_replies` arguments, from --num_candidates), added to every
+            request: each reply is then the best of N candidates, sampled by one `generate_replies` call.
+        index: the model's :class:`~medbot_hf.retrieval.RetrievalIndex`, for similar real consultations.
+        show_similar: how many of them a reply carries unless the request says (`show_similar`).
 
     Returns:
         The app, for uvicorn or a test client.
@@ -237,6 +265,7 @@ def create_app(
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])  # fmt: skip
     _add_error_handlers(app)
+    rerank, similar = rerank or {}, Similar(index, show_similar)
 
     def request_log(request: Request, messages: list[dict]) -> RequestLog:
         return RequestLog(request.url.path, messages, log_messages)
@@ -253,8 +282,10 @@ def create_app(
     @app.post("/api/chat", response_model=ChatResponse)
     async def chat(body: Sampling, request: Request) -> dict:
         """One reply to the history in `messages` (the page keeps the history), through the answer pipeline: the
-        guarded reply, the red-flag triage (its advice to show apart) and the `medbot` label."""
-        messages, params = _reply_params(body, limits)
+        guarded reply, the red-flag triage (its advice to show apart), the `medbot` label and the similar real
+        consultations."""
+        messages, params = _reply_params(body, limits, rerank)
+        found = similar(body, messages)
         log = request_log(request, messages)
         answer = start_answer(messages)
         reply = (
@@ -267,13 +298,15 @@ def create_app(
             "triage": vars(answer.triage),
             "medbot": answer.medbot(),
             "context_messages": context,
+            "similar_consultations": found,
         }
 
     @app.post("/api/chat/stream")
     async def chat_stream(body: Sampling, request: Request) -> StreamingResponse:
         """Server-Sent Events: `{"triage", "medbot"}` first, then `{"delta"}` pieces (whole checked sentences), then
-        `{"done", "reply", "medbot", "context_messages"}` with what the guard did."""
-        messages, params = _reply_params(body, limits)
+        `{"done", "reply", "medbot", "context_messages", "similar_consultations"}` with what the guard did."""
+        messages, params = _reply_params(body, limits, rerank)
+        found = similar(body, messages)
         log = request_log(request, messages)
         answer = start_answer(messages)
         context = _context(scheduler, messages, params, limits)
@@ -284,17 +317,21 @@ def create_app(
             async for shown in guarded_pieces(answer, stream_pieces(job)):
                 yield sse({"delta": shown})
             done = {"done": True, "reply": answer.text, "medbot": answer.medbot(), "context_messages": context}
-            yield sse(done)
+            yield sse({**done, "similar_consultations": found})
 
         return StreamingResponse(logged(events(), log), media_type="text/event-stream")
 
-    _add_openai_routes(app, scheduler, model_name, limits, request_log)
+    _add_openai_routes(app, scheduler, model_name, limits, request_log, rerank, similar)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 
-def _add_openai_routes(app: FastAPI, scheduler: Scheduler, model_name: str, limits: ServeLimits, request_log) -> None:
-    """`/v1/models` and `/v1/chat/completions`; urgent triage advice is put before the reply's text."""
+def _add_openai_routes(
+    app: FastAPI, scheduler: Scheduler, model_name: str, limits: ServeLimits, request_log, rerank: dict, similar
+) -> None:
+    """`/v1/models` and `/v1/chat/completions`; urgent triage advice is put before the reply's text. The similar
+    real consultations go in an extra top-level `similar_consultations` object (in a stream, on the last chunk),
+    which OpenAI clients keep (`model_extra`) and may ignore."""
     created = int(time.time())
 
     @app.api_route("/v1/models", methods=["GET", "HEAD"])
@@ -313,13 +350,14 @@ def _add_openai_routes(app: FastAPI, scheduler: Scheduler, model_name: str, limi
             raise RequestError(404, "model", message, code="model_not_found")
         if body.stream and body.n > 1:
             raise RequestError(400, "n", "n: several choices are not streamed; use stream=false or n=1")
-        params = completion_params(body, limits)
+        params = {**completion_params(body, limits), **rerank}
+        found = {"similar_consultations": similar(body, messages)}
         log = request_log(request, messages)
         answer = start_answer(messages)
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model_name}
         if body.stream:
             job = _submit(scheduler, messages, params, limits)
-            chunks = logged(_completion_chunks(job, head, answer), log)
+            chunks = logged(_completion_chunks(job, head, answer, found), log)
             return StreamingResponse(chunks, media_type="text/event-stream")
         replies = await logged_reply(
             _submit(scheduler, messages, params, limits), request, limits.request_timeout_s, log
@@ -337,7 +375,8 @@ def _add_openai_routes(app: FastAPI, scheduler: Scheduler, model_name: str, limi
             "prompt_tokens": replies[0].prompt_tokens, "completion_tokens": completion_tokens,
             "total_tokens": replies[0].prompt_tokens + completion_tokens,
         }  # fmt: skip
-        return {**head, "object": "chat.completion", "choices": choices, "usage": usage, "medbot": answer.medbot()}
+        medbot = answer.medbot()
+        return {**head, "object": "chat.completion", "choices": choices, "usage": usage, "medbot": medbot, **found}
 
 
 async def guarded_pieces(answer: Answer, pieces):
@@ -349,16 +388,16 @@ async def guarded_pieces(answer: Answer, pieces):
         yield rest
 
 
-async def _completion_chunks(job, head: dict, answer: Answer):
+async def _completion_chunks(job, head: dict, answer: Answer, last: dict):
     """Chunks of a streamed completion; every chunk carries the `medbot` object (the last one with the guard's
-    verdict), an extra field that OpenAI clients keep."""
+    verdict), an extra field that OpenAI clients keep; the last one also `last` (the similar consultations)."""
 
-    def chunk(delta: dict, finish: str | None = None) -> str:
+    def chunk(delta: dict, finish: str | None = None, **more) -> str:
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return sse({**head, "object": "chat.completion.chunk", "choices": [choice], "medbot": answer.medbot()})
+        return sse({**head, "object": "chat.completion.chunk", "choices": [choice], "medbot": answer.medbot(), **more})
 
     yield chunk({"role": "assistant", "content": advice_block(answer.triage)})
     async for shown in guarded_pieces(answer, stream_pieces(job)):
         yield chunk({"content": shown})
-    yield chunk({}, "stop" if job.reply.finished else "length")
+    yield chunk({}, "stop" if job.reply.finished else "length", **last)
     yield sse("[DONE]")

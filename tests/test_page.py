@@ -126,3 +126,31 @@ def test_red_flag_advice_shows_at_its_reply(chromium, base):
         page.reload()
     assert not problems, problems
     page.close()
+
+
+def test_similar_consultations_fold_under_their_reply_as_real_text(chromium, base):
+    browser, expect = chromium
+    page, problems, bodies = open_page(browser, base, PHONE)
+    exchange(page, expect, "我这两天鼻塞流清鼻涕，是不是感冒了？", 1)
+    exchange(page, expect, "ZZZZ", 2)  # shares no character pair with any training question: nothing shown
+    for _ in range(2):  # as answered, and after a reload (kept with the history)
+        folded = page.locator(".msg.assistant").nth(0).locator("details.similar")
+        expect(folded).to_have_count(1)
+        assert page.locator(".msg.assistant").nth(1).locator("details.similar").count() == 0
+        assert folded.get_attribute("open") is None  # folded until the reader opens it
+        expect(folded.locator(".consultation").first).to_be_hidden()
+        folded.locator("summary").click()
+        expect(folded.locator(".consultation").first).to_be_visible()
+        shown = folded.inner_text()
+        assert "非模型生成" in folded.locator("summary").inner_text()
+        assert "检索自训练语料中的真实医患对话，并非模型生成" in shown  # the server's label, as text
+        assert folded.locator(".consultation").count() == 3  # the server's default --show_similar 3
+        first = folded.locator(".consultation").first.inner_text()
+        assert first.startswith("患者：我这两天鼻塞流清鼻涕") and "医生（真实回答）：" in first
+        # under the model's reply and its AI label, apart from the model's text
+        assert "患者：" not in page.locator(".msg.assistant .text").nth(0).inner_text()
+        page.reload()
+    sent = json.loads(bodies[-1])["messages"]
+    assert all(set(m) == {"role", "content"} for m in sent)  # the stored consultations are never sent back
+    assert not problems, problems
+    page.close()

@@ -167,3 +167,68 @@ def test_key_is_checked_case_insensitively_and_before_the_body(trained):
         assert wrong.status_code == 401
         keyed = httpx.post(url + "/api/chat", content="{", headers={**JSON, "Authorization": "bearer s3cret"})
         assert keyed.status_code == 422  # with the key, the body is looked at
+
+
+def test_similar_consultations_on_every_endpoint_labelled_not_generated(client, base):
+    from medbot_hf.retrieval import SIMILAR_LABEL
+
+    cold = "鼻塞流清鼻涕，是不是感冒了"
+    body = httpx.post(base + "/api/chat", json=ask(cold, max_tokens=4, show_similar=2), timeout=30).json()
+    found = body["similar_consultations"]
+    assert found["label"] == SIMILAR_LABEL and "并非模型生成" in found["label"] and len(found["items"]) == 2
+    top = found["items"][0]
+    assert top["question"] == "我这两天鼻塞流清鼻涕，嗓子有点痒，是不是感冒了？" and top["answer"] and top["score"] > 0
+    default = httpx.post(base + "/api/chat", json=ask(cold, max_tokens=4), timeout=30).json()
+    assert len(default["similar_consultations"]["items"]) == 3  # the server's --show_similar 3
+    assert default["similar_consultations"]["items"][:2] == found["items"]
+    none = httpx.post(base + "/api/chat", json=ask("ZZZZ", max_tokens=4), timeout=30).json()
+    assert none["similar_consultations"] == {"label": SIMILAR_LABEL, "items": []}  # nothing in common: none shown
+    off = httpx.post(base + "/api/chat", json=ask(cold, max_tokens=4, show_similar=0), timeout=30).json()
+    assert off["similar_consultations"]["items"] == []
+    too_many = httpx.post(base + "/api/chat", json=ask(cold, show_similar=11), timeout=30)
+    assert too_many.status_code == 422 and too_many.json()["error"]["param"] == "show_similar"
+    with httpx.stream("POST", base + "/api/chat/stream", json=ask(cold, max_tokens=4), timeout=30) as r:
+        events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
+    assert events[-1]["done"] and events[-1]["similar_consultations"] == default["similar_consultations"]
+    # /v1: an extra top-level object, which the openai client keeps and ignores
+    question = [{"role": "user", "content": cold}]
+    done = client.chat.completions.create(model="out", messages=question, max_tokens=4)
+    assert isinstance(done.choices[0].message.content, str)
+    assert done.model_extra["similar_consultations"] == default["similar_consultations"]
+    chunks = list(client.chat.completions.create(model="out", messages=question, max_tokens=4, stream=True))
+    assert chunks[-1].model_extra["similar_consultations"] == default["similar_consultations"]
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+    assert all("similar_consultations" not in c.model_extra for c in chunks[:-1])  # once, on the last chunk
+    asked = client.chat.completions.create(
+        model="out", messages=question, max_tokens=4, extra_body={"show_similar": 1}
+    )
+    assert len(asked.model_extra["similar_consultations"]["items"]) == 1  # a declared field, not a 400
+
+
+def test_reranked_server_and_one_without_an_index(trained, tmp_path):
+    import shutil
+
+    from openai import OpenAI
+
+    with server(trained[0], "--num_candidates", "4", "--show_similar", "0") as (url, log):
+        same = [httpx.post(url + "/api/chat", json=ask("我头疼怎么办？", max_tokens=12, seed=3), timeout=60).json()
+                for _ in range(2)]  # fmt: skip
+        assert same[0]["reply"] == same[1]["reply"] and same[0]["similar_consultations"]["items"] == []
+        before = httpx.get(url + "/health").json()
+        with httpx.stream("POST", url + "/api/chat/stream", json=ask("发烧", max_tokens=12), timeout=60) as r:
+            events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
+        deltas = [e["delta"] for e in events if "delta" in e]
+        # the chosen reply arrives whole, once its candidates are done: the guard passes its sentences, then the rest
+        assert "".join(deltas).strip() == events[-1]["reply"]
+        assert httpx.get(url + "/health").json()["steps"] == before["steps"]  # one generate_replies call, no rows
+        choices = OpenAI(base_url=url + "/v1", api_key="x", max_retries=0).chat.completions.create(
+            model="out", messages=[{"role": "user", "content": "咳嗽"}], n=2, max_tokens=8, temperature=1, seed=1
+        )
+        assert len(choices.choices) == 2  # each the best of its own 4 candidates
+    bare = tmp_path / "bare"
+    shutil.copytree(trained[0], bare, ignore=shutil.ignore_patterns("retrieval_index", "checkpoint-*"))
+    with server(bare) as (url, log):
+        body = httpx.post(url + "/api/chat", json=ask("头疼", max_tokens=4), timeout=30).json()
+        assert body["similar_consultations"]["items"] == [] and "No similar consultations" in log.read_text()
+        asked = httpx.post(url + "/api/chat", json=ask("头疼", max_tokens=4, show_similar=2), timeout=30)
+        assert asked.status_code == 400 and asked.json()["error"]["param"] == "show_similar"

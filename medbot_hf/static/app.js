@@ -35,7 +35,7 @@ function follow() {
   $("log").scrollTop = $("log").scrollHeight;
 }
 
-function bubble(role, text, advice) {
+function bubble(role, text, advice, similar) {
   const div = document.createElement("div");
   div.className = "msg " + role;
   const who = document.createElement("span");
@@ -57,6 +57,7 @@ function bubble(role, text, advice) {
     label.className = "ai-label";
     label.textContent = "AI生成，仅供参考，不能替代医生诊疗";
     div.append(label);
+    showSimilar(div, similar);
   }
   $("log").append(div);
   follow();
@@ -68,9 +69,34 @@ function showAdvice(box, advice) {
   box.textContent = advice ? "紧急提示：" + advice : "";
 }
 
+// Real consultations retrieved from the training corpus (`similar_consultations`), folded under the reply, with the
+// server's label saying they are real and not generated.
+function showSimilar(div, similar) {
+  if (!similar || !Array.isArray(similar.items) || !similar.items.length) return;
+  const box = document.createElement("details");
+  box.className = "similar";
+  const summary = document.createElement("summary");
+  summary.textContent = "相似的真实问诊（" + similar.items.length + " 条，非模型生成）";
+  const note = document.createElement("p");
+  note.className = "similar-label";
+  note.textContent = similar.label;
+  box.append(summary, note);
+  similar.items.forEach((c) => {
+    const item = document.createElement("div");
+    item.className = "consultation";
+    const q = document.createElement("p");
+    q.textContent = "患者：" + c.question;
+    const a = document.createElement("p");
+    a.textContent = "医生（真实回答）：" + c.answer;
+    item.append(q, a);
+    box.append(item);
+  });
+  div.append(box);
+}
+
 function render() {
   $("log").replaceChildren();
-  history.forEach((m) => bubble(m.role, m.content, m.advice));
+  history.forEach((m) => bubble(m.role, m.content, m.advice, m.similar));
 }
 
 function status(text) {
@@ -134,6 +160,7 @@ async function ask(question) {
   let reply = "";
   let advice = "";
   let context = null;
+  let similar = null;
   let done = false;
   try {
     for await (const event of events(response)) {
@@ -149,6 +176,7 @@ async function ask(question) {
       if (event.done) {
         reply = event.reply;
         context = event.context_messages;
+        similar = event.similar_consultations;
         done = true;
       }
     }
@@ -157,9 +185,13 @@ async function ask(question) {
   }
   if (!done) throw new PageError("回复中断了，请重新发送。");
   body.textContent = reply;
+  showSimilar(body.parentElement, similar);
   follow();
   const turn = { role: "user", content: question };
-  history = history.concat([turn, advice ? { role: "assistant", content: reply, advice } : { role: "assistant", content: reply }]);
+  const answer = { role: "assistant", content: reply };
+  if (advice) answer.advice = advice;
+  if (similar && similar.items && similar.items.length) answer.similar = similar;
+  history = history.concat([turn, answer]);
   save(Number.isInteger(context) ? context + 1 : null); // what the model read, plus its reply
 }
 
