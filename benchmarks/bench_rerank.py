@@ -5,8 +5,9 @@ retrieval index's build and query times.
 
 For the first `--questions` patient turns of the shared valid.txt (spread over it: every 50th dialogue), one reply
 each at N = 1 (plain sampling) and N = 8 (one batched `generate` call, then the score), streamed through
-`stream_reply` as the chat does: "first piece s" is when the first text reaches the reader. With N > 1 that waits
-for all the candidates. Then the index over the shared train.txt: build time and the mean time of one query.
+`stream_reply` as the chat does: "time to first piece s" (TTFT) is when the first text reaches the reader. With N > 1
+that waits for all the candidates. The weights are `RerankArguments`' defaults. Then the index over the shared
+train.txt: build time and the mean time of one query.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def main() -> None:
         rows.append([name, f"{first:.3f}", f"{whole:.3f}", f"{whole / base:.2f}x"])
     print(machine())
     print(f"model: {args.model_name_or_path}; {len(questions)} questions from {SHARED_VALID.name}, one reply each")
-    print(table(["setup", "first piece s", "reply s", "reply time vs N = 1"], rows))
+    print(table(["setup", "time to first piece s (TTFT)", "reply s", "reply time vs N = 1"], rows))
     train = read_corpus(str(SHARED_TRAIN)).dialogues
     start = time.perf_counter()
     index = build_corpus_index(train, str(SHARED_TRAIN), SHARED_TRAIN.name)
