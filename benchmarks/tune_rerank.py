@@ -3,7 +3,7 @@
     python benchmarks/tune_rerank.py --model_name_or_path MODEL [--mmi_model_name_or_path MMI] [--stride 4 --offset 1]
 
 The tuning dialogues are every `--stride`-th of valid.txt from `--offset`: by default dialogues 1, 5, 9, ..., which
-never overlap the README's evaluation subset (`medbot-eval --dialogue_stride 2`: dialogues 0, 2, 4, ...). Every doctor
+never overlap the README's evaluation subset (`medbot-eval --dialogue_stride 4`: dialogues 0, 4, 8, ...). Every doctor
 turn gets N = 8 candidates once, through `generate_replies` as medbot-eval draws them (seed 0); each candidate's
 features are kept (mean log-probability, loops, guarded, the reverse model's score), and every weight setting of the
 grid then picks its reply per turn from the same candidates. The tables show the settings by ROUGE-L, then BLEU-4
