@@ -168,7 +168,7 @@ def finished_message(training_args) -> str | None:
 def interrupt_message(what: str, step: int | None, output_dir: str, layout: str) -> str:
     """The one line a run ends with on Ctrl-C or SIGTERM (`what`): the step reached, the newest complete checkpoint,
     and what the same command does next."""
-    where = f"at step {step}" if step is not None else "before training started"
+    where = f"at step {step}" if step is not None else "outside the training steps (loading, an evaluation or a save)"
     head, checkpoint = f"interrupted by {what} {where}", find_resume_checkpoint(output_dir, layout)
     if checkpoint:
         return f"{head}; the newest complete checkpoint is {checkpoint}: the same command resumes"

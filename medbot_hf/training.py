@@ -70,6 +70,7 @@ def exits_in_one_line(training_args, layout: str):
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         yield
+        end_process_group()
     except USER_ERRORS as e:
         sys.exit(f"error: {e}")
     except KeyboardInterrupt as e:
@@ -80,6 +81,16 @@ def exits_in_one_line(training_args, layout: str):
         sys.exit(143 if isinstance(e, Terminated) else 130)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def end_process_group() -> None:
+    """Destroy the distributed process group, if one is up, once a run has ended well. Left to interpreter exit,
+    gloo's worker threads can abort a finished process (SIGABRT, "terminate called without an active exception";
+    pytorch#190489) and the launcher then fails the whole run. Only on success: on an error the other ranks may be
+    inside a collective, and destroying the group would hang them."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()  # every rank is past its last collective
+        torch.distributed.destroy_process_group()
 
 
 def nonfinite_message(step: int, what: str, output_dir: str, layout: str) -> str:
