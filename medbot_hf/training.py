@@ -122,9 +122,10 @@ class NonFiniteLossCallback(TrainerCallback):
 
 
 class MedbotTrainer(Trainer):
-    """The Trainer, with two changes: under `group_by_length` the order is seeded by `data_seed` (or `seed`) plus the
-    epoch (:class:`~medbot_hf.data.EpochLengthGroupedSampler`), so that a resumed run replays it exactly; and an
-    interrupt notes the step it reached (for :func:`exits_in_one_line`)."""
+    """The Trainer, with three changes: under `group_by_length` the order is seeded by `data_seed` (or `seed`) plus the
+    epoch (:class:`~medbot_hf.data.EpochLengthGroupedSampler`), so that a resumed run replays it exactly; an
+    interrupt notes the step it reached (for :func:`exits_in_one_line`); and a run resumed from a checkpoint at
+    max_steps trains no step more."""
 
     def _get_train_sampler(self, train_dataset=None):
         sampler = super()._get_train_sampler(train_dataset)
@@ -136,6 +137,15 @@ class MedbotTrainer(Trainer):
     def train(self, *args, **kwargs):
         with noting_step(lambda: self.state.global_step):
             return super().train(*args, **kwargs)
+
+    def _run_epoch(self, *args, **kwargs):
+        # Resumed from a checkpoint at max_steps (a run stopped after its last save, before its final folder): the
+        # stock loop would skip that epoch's trained batches and then train one more, past max_steps.
+        if 0 < self.state.max_steps <= self.state.global_step:
+            logger.info("The checkpoint is at max_steps=%d: nothing is left to train", self.state.max_steps)
+            self.control.should_training_stop = True
+            return
+        return super()._run_epoch(*args, **kwargs)
 
 
 def build_generation_config(tokenizer: PreTrainedTokenizerBase, gen_args) -> GenerationConfig:

@@ -172,6 +172,24 @@ def test_rerun_of_a_finished_run_changes_nothing_and_a_larger_max_steps_goes_on(
 
 @pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 @pytest.mark.parametrize("recipe", RECIPES)
+def test_a_run_stopped_after_its_last_checkpoint_finishes_without_another_step(tmp_path, recipe):
+    short = ["--max_steps", "10", "--save_steps", "5", "--eval_steps", "5"]
+    first = subprocess.run(recipe_command(recipe, tmp_path, *short), env=run_env(), capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = tmp_path / "out"
+    for path in out.iterdir():  # what a kill between the last checkpoint and the final folder leaves
+        if not path.name.startswith("checkpoint-"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    again = subprocess.run(recipe_command(recipe, tmp_path, *short), env=run_env(), capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"Resuming from {out / 'checkpoint-10'}" in again.stderr
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert state["global_step"] == state["max_steps"] == 10 and not (out / "checkpoint-11").exists()
+    assert (out / "model.safetensors").exists() and (out / "README.md").exists()
+
+
+@pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
+@pytest.mark.parametrize("recipe", RECIPES)
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_is_one_line_naming_step_and_checkpoint(tmp_path, recipe, signum):
     command = recipe_command(recipe, tmp_path, "--max_steps", "2000", "--save_steps", "5")
