@@ -1,11 +1,12 @@
 """Continuous batching: one scheduler thread owns the model and runs every reply in one batch over the KV cache.
 
-Between two decode steps the scheduler admits waiting requests (each prompt is prefilled alone, exactly as
-`generate` would), then appends one token to every running row in one forward pass, sends each row's new text to its
-own client, and retires the rows that hit `[SEP]`, `max_new_tokens`, a cancel (the client left) or their deadline,
-without waiting for the others. Rows are left-padded in one `DynamicCache`; each gets its own `position_ids`, since
-GPT-2's position embeddings are absolute. What to generate (prompt, sampling settings, stop) is
-:class:`~medbot_hf.generation.DecodeRow`'s business: each row samples with its own settings and its own generator.
+Between two decode steps the scheduler admits waiting requests (their prompts prefilled together, in one forward
+pass), then appends one token to every running row in one forward pass (every row's token picked in one batch of
+tensor ops, :mod:`medbot_hf.sampling`), sends each row's new text to its own client, and retires the rows that hit
+`[SEP]`, `max_new_tokens`, a cancel (the client left) or their deadline, without waiting for the others. Rows are
+left-padded in one `DynamicCache`; each gets its own `position_ids`, since GPT-2's position embeddings are absolute.
+What to generate (prompt, sampling settings, stop) is :class:`~medbot_hf.generation.DecodeRow`'s business: each row
+samples with its own settings and its own generator.
 
     scheduler = Scheduler(model, tokenizer)
     request = scheduler.submit(messages, {"temperature": 0.7, "seed": 1})
@@ -31,7 +32,7 @@ import torch
 from transformers import DynamicCache
 
 from .configs import MAX_BATCH_SIZE, MAX_QUEUE, REQUEST_TIMEOUT_S
-from .generation import DecodeRow, Reply, generate_replies
+from .generation import DecodeRow, Reply, choose_next, generate_replies
 
 logger = logging.getLogger(__name__)
 FINISH_REASONS = ("stop", "length", "cancelled", "timeout", "error")
@@ -56,6 +57,8 @@ class Request:
         self.finish_reason: str | None = None
         self.error: BaseException | None = None
         self.sent = ""  # text already sent
+        self.submitted = time.monotonic()
+        self.first_token_s: float | None = None  # from submit to the first token chosen (or the whole replies)
         self.cancelled = threading.Event()
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -179,27 +182,48 @@ class Scheduler:
         request._finish(reason, error, replies)
 
     def _admit(self) -> None:
-        """Prefill waiting requests into free rows (one prompt at a time, as `generate` does for one history)."""
-        while len(self.rows) < self.max_batch_size:
+        """Prefill waiting requests into free rows, all in one forward pass (:meth:`_prefill`)."""
+        joining: list[Request] = []
+        while len(self.rows) + len(joining) < self.max_batch_size:
             with self._wake:
                 if not self.waiting:
-                    return
+                    break
                 request = self.waiting.popleft()
             if request.cancelled.is_set() or time.monotonic() > request.deadline:
                 self._count(request, "cancelled" if request.cancelled.is_set() else "timeout")
-                continue
-            if request.row is None:
+            elif request.row is None:
                 self._generate_alone(request)
-                continue
-            prompt = torch.tensor([request.row.prompt], device=self.model.device)
-            try:
-                out = self.model(input_ids=prompt, attention_mask=torch.ones_like(prompt), use_cache=True)
-            except Exception as e:  # this request fails alone; the running rows are untouched
-                logger.exception("Prefill failed")
-                self._count(request, "error", e)
-                continue
-            self._join(request, out.cache)
-            self._emit(request, out.logits[0, -1])
+            else:
+                joining.append(request)
+        if joining:
+            self._prefill(joining)
+
+    def _prefill(self, requests: list[Request]) -> None:
+        """The prompts of joining requests in one forward pass, left-padded, each with its own positions; then their
+        first tokens. If it fails, each prompt is tried alone, so a request that cannot run fails alone."""
+        prompts = [r.row.prompt for r in requests]
+        width = max(map(len, prompts))
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.model.device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=ids.device)
+        try:
+            out = self.model(
+                input_ids=ids, attention_mask=mask, position_ids=(mask.cumsum(1) - 1).clamp(min=0), use_cache=True,
+                logits_to_keep=1,
+            )  # fmt: skip
+        except Exception as e:  # the running rows are untouched
+            if len(requests) > 1:
+                for request in requests:
+                    self._prefill([request])
+                return
+            logger.exception("Prefill failed")
+            return self._count(requests[0], "error", e)
+        self._join(requests, out.cache, mask)
+        choose_next([r.row for r in requests], out.logits[:, -1])
+        now = time.monotonic()
+        for request in requests:
+            request.first_token_s = now - request.submitted
+            self._emit(request)
 
     def _generate_alone(self, request: Request) -> None:
         """Several replies to one request, by `generate_replies` (its `max_time` keeps the request's deadline)."""
@@ -214,24 +238,23 @@ class Scheduler:
             self._count(request, "error", e)
             return
         late = time.monotonic() > request.deadline
+        request.first_token_s = time.monotonic() - request.submitted
         ended = "stop" if replies[0].finished else "length"
         request._put(replies[0].text)
         reason = "cancelled" if request.cancelled.is_set() else "timeout" if late else ended
         self._count(request, reason, replies=replies)
 
-    def _join(self, request: Request, cache: DynamicCache) -> None:
-        """Add a prefilled row to the batch's cache, left-padding whichever side is shorter."""
-        length = cache.get_seq_length()
+    def _join(self, requests: list[Request], cache: DynamicCache, mask: torch.Tensor) -> None:
+        """Add prefilled rows (their cache and attention mask) to the batch, left-padding whichever side is shorter."""
         if self.cache is None:
-            self.cache, self.mask = cache, torch.ones(1, length, dtype=torch.long, device=self.model.device)
+            self.cache, self.mask = cache, mask
         else:
-            width = max(length, self.mask.shape[1])
+            width = max(mask.shape[1], self.mask.shape[1])
             for layer, new in zip(self.cache.layers, cache.layers, strict=True):
                 layer.keys = torch.cat([_pad_left(layer.keys, width), _pad_left(new.keys, width)])
                 layer.values = torch.cat([_pad_left(layer.values, width), _pad_left(new.values, width)])
-            mask = torch.ones(1, length, dtype=torch.long, device=self.mask.device)
             self.mask = torch.cat([_pad_left(self.mask, width, dim=1), _pad_left(mask, width, dim=1)])
-        self.rows.append(request)
+        self.rows.extend(requests)
 
     def _step(self) -> None:
         """One token for every running row, in one forward pass."""
@@ -242,14 +265,15 @@ class Scheduler:
             input_ids=ids, attention_mask=self.mask, position_ids=positions, cache=self.cache, use_cache=True
         )
         self.cache, self.steps = out.cache, self.steps + 1
-        for request, logits in zip(self.rows, out.logits[:, -1], strict=True):
-            self._emit(request, logits)
-
-    def _emit(self, request: Request, logits: torch.Tensor) -> None:
-        """Choose the row's next token and send the text it adds (held back while it does not extend the text)."""
-        if request.cancelled.is_set() or request.row.done:
+        live = [i for i, r in enumerate(self.rows) if not (r.cancelled.is_set() or r.row.done)]
+        if not live:
             return
-        request.row.choose(logits)
+        choose_next([self.rows[i].row for i in live], out.logits[live, -1])
+        for i in live:
+            self._emit(self.rows[i])
+
+    def _emit(self, request: Request) -> None:
+        """Send the text the row's newest token adds (held back while it does not extend the text sent)."""
         text = request.row.text()
         if text.startswith(request.sent) and len(text) > len(request.sent):
             request._put(text[len(request.sent) :])

@@ -21,6 +21,7 @@ from transformers import (
 from .chat_format import IGNORE_INDEX, encode_messages, is_prompt, split_system, truncate_turns
 from .modeling import encode_texts
 from .reranking import Reranker, mean_token_log_probs
+from .sampling import RowSampler, choose_tokens
 
 
 def trim_history(messages: list[dict[str, str]], max_history_len: int | None) -> list[dict[str, str]]:
@@ -299,8 +300,9 @@ class DecodeRow:
     It takes the same arguments as :func:`generate_replies` (one history) and keeps `generate`'s rules: the same
     prompt, the logits processors `generate` builds from the same `GenerationConfig` (temperature, top-k/p,
     repetition penalty, suppressed tokens, ...), multinomial sampling or argmax, and the stop at `[SEP]` or
-    `max_new_tokens`. Sampling draws from the row's own `torch.Generator`, so a seeded reply does not depend on the
-    rows beside it, and equals `generate_replies(..., seed=seed)` for that history alone.
+    `max_new_tokens`. :func:`choose_next` picks the next token of many rows at once
+    (:func:`medbot_hf.sampling.choose_tokens`); each row draws from its own `torch.Generator`, so a seeded reply
+    does not depend on the rows beside it, and equals `generate_replies(..., seed=seed)` for that history alone.
     """
 
     def __init__(
@@ -310,14 +312,15 @@ class DecodeRow:
         (self.prompt,) = _prompts(model, tokenizer, [messages], max_seq_length, max_history_len, self.config)
         # generate's own two steps (private API): eos/pad tensors on the config, then the processor list from it
         model._prepare_special_tokens(self.config, kwargs_has_attention_mask=True, device=torch.device("cpu"))
-        self.processors = model._get_logits_processor(self.config, input_ids_seq_length=len(self.prompt), device="cpu")
-        self.generator = torch.Generator()
-        self.generator.manual_seed(seed) if seed is not None else self.generator.seed()
+        processors = model._get_logits_processor(self.config, input_ids_seq_length=len(self.prompt), device="cpu")
+        self.sampler = RowSampler(processors, self.config.do_sample, self.prompt, seed)
         eos = self.config.eos_token_id
         self.eos = set(eos if isinstance(eos, list) else [eos])
         self.tokens: list[int] = []
         self.finished = False  # closed by [SEP] or a stop string
         self.stops = tuple(self.config.stop_strings or ())
+        self._text, self._prefix, self._read = "", 0, 0  # the text so far, decoded a few ids at a time
+        self._final: str | None = None
 
     @property
     def done(self) -> bool:
@@ -325,28 +328,44 @@ class DecodeRow:
 
     def choose(self, logits: torch.Tensor) -> int:
         """Pick the next token from this row's last-position logits (1-D, on any device) and record it."""
-        ids = torch.tensor([self.prompt + self.tokens])
-        scores = logits.to("cpu", torch.float32, copy=True).unsqueeze(0)
-        for processor in self.processors:  # as LogitsProcessorList does, without its inspect.signature per call
-            scores = processor(ids, scores)
-        if self.config.do_sample:
-            probs = torch.nn.functional.softmax(scores, dim=-1)
-            token = int(torch.multinomial(probs, 1, generator=self.generator))
-        else:
-            token = int(scores.argmax(-1))
-        self.tokens.append(token)
-        self.finished = token in self.eos or bool(self.stops) and cut_at_stop(self._decoded(), self.stops)[1]
-        return token
+        choose_next([self], logits.unsqueeze(0))
+        return self.tokens[-1]
 
-    def _decoded(self) -> str:
-        return self.tokenizer.decode(self.tokens, skip_special_tokens=True)
+    def add(self, token: int) -> None:
+        """Record the chosen token: the reply's ids and text, and whether it has ended."""
+        self.tokens.append(token)
+        self._extend_text()
+        self.finished = token in self.eos or bool(self.stops) and cut_at_stop(self._text, self.stops)[1]
+
+    def _extend_text(self) -> None:
+        """Decode only the newest ids, with the offsets of TGI and vLLM: from the id before those already read, so a
+        decoder that joins ids (spaces between ASCII words, `##` pieces) sees the left neighbour, and nothing while
+        the text ends in an incomplete character."""
+        decode = lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True)  # noqa: E731
+        before, after = decode(self.tokens[self._prefix : self._read]), decode(self.tokens[self._prefix :])
+        if len(after) > len(before) and not after.endswith("\ufffd"):
+            self._text += after[len(before) :]
+            self._prefix, self._read = self._read, len(self.tokens)
 
     def text(self) -> str:
         """The reply so far, as `generate_replies` decodes it (before its final strip), cut before a stop string;
-        while it runs, a tail that could start a stop string is held back."""
-        text = cut_at_stop(self._decoded(), self.stops)[0]
+        while it runs, a tail that could start a stop string is held back. Once done, the whole reply is decoded
+        again in one call, exactly as `generate_replies` does."""
+        if self.done:
+            if self._final is None:
+                decoded = self.tokenizer.decode(self.tokens, skip_special_tokens=True)
+                self._final = cut_at_stop(decoded, self.stops)[0]
+            return self._final
         held = max(map(len, self.stops), default=1) - 1
-        return text if self.done or not held else text[: max(0, len(text) - held)]
+        text = cut_at_stop(self._text, self.stops)[0]
+        return text if not held else text[: max(0, len(text) - held)]
 
     def reply(self) -> Reply:
         return Reply(self.text().strip(), len(self.prompt), len(self.tokens), self.finished, list(self.tokens))
+
+
+def choose_next(rows: list[DecodeRow], logits: torch.Tensor) -> None:
+    """Pick and record the next token of every row from one step's last-position logits `[rows, vocab]`, in one
+    batch (:func:`medbot_hf.sampling.choose_tokens`)."""
+    for row, token in zip(rows, choose_tokens([row.sampler for row in rows], logits), strict=True):
+        row.add(token)
