@@ -1,7 +1,7 @@
 """Reply speed: our generation path against the ancestor's loop, on the ancestor's 12-layer/768 GPT-2.
 
     python benchmarks/bench_generation.py [--new_tokens 64 --history_tokens 200 --repeats 3 --no_compile]
-    python benchmarks/bench_generation.py --small_only --profile  # the 4-layer/256 table only, and where time goes
+    python benchmarks/bench_generation.py --small_only --profile  # the 4-layer tables only, and where time goes
 
 A randomly initialised GPT-2 (12 layers, 768 dim, 12 heads, vocab 13,317 as GPT2-chitchat's) answers a 200-token
 history with exactly 64 new tokens (`min_new_tokens` keeps [SEP] from ending a reply early), top-k 8 sampling:
@@ -9,11 +9,12 @@ history with exactly 64 new tokens (`min_new_tokens` keeps [SEP] from ending a r
 - ours: `medbot_hf.generation.generate_reply` (HF `generate`, dynamic KV cache);
 - ours + static cache, and ours + static cache + compiled decoding (`medbot-chat --torch_compile`);
 - ours + int8 weights (`--quantize int8`: Conv1D to Linear, torch.ao dynamic int8).
-A second table does the same for the CPU recipe's 4-layer/256 GPT-2 (vocab 3,242 as its trained folder), fp32 and
-int8, one stream, through `generate` (what `medbot-chat` runs) and the server's scheduler (`batching.Scheduler`,
-its own decode loop over the KV cache, one request alone), and splits each token's time into the model's forward pass
-(KV cache, batch 1) and the rest (logits processors, stopping criteria, cache and mask bookkeeping). `--profile`
-prints where one fp32 `generate` reply of that model spends its time (cProfile, by own time).
+A second table does the same for the CPU recipe's 4-layer GPT-2s (4 x 256 as before, 4 x 192 as config_cpu.yaml now;
+vocab 3,242 as their trained folders), fp32 and int8, through `generate` (what `medbot-chat` runs, one stream) and
+the server's scheduler (`batching.Scheduler`, its own decode loop over the KV cache: one request alone, and 16
+together), and splits each token's time into the model's forward pass (KV cache, batch 1) and the rest (logits
+processors, sampling, stopping criteria, cache and mask bookkeeping). `--profile` prints where one fp32 `generate`
+reply and one 16-row scheduler round of those models spend their time (cProfile, by own time).
 Time to first token is the prefill plus one sampled token. The bound is the weights' bytes read once per token
 against 21.7 GB/s, the decode bandwidth bound measured in ../shared/notes/hf-v5-on-cpu.md.
 """
@@ -146,11 +147,15 @@ def main(args) -> None:
     print_small_table(args)
 
 
+SMALL_SIZES = ((256, 4), (192, 3))  # (n_embd, n_head), 4 layers: the older CPU recipe, and config_cpu.yaml's now
+
+
 def print_small_table(args) -> None:
     small, n = min(args.history_tokens, 256 - args.new_tokens - 8), args.new_tokens  # n_positions 256
-    print(f"\n## The CPU recipe's 4-layer/256 GPT-2: one stream, {small}-token history, {n} new tokens\n")
-    print(table(["weights", "path", "tokens/s", "forward ms/token", "rest ms/token", "forward share"],
-                small_model_rows(small, args)))  # fmt: skip
+    print(f"\n## The CPU recipe's 4-layer GPT-2s: {small}-token history, {n} new tokens\n")
+    rows = [row for size in SMALL_SIZES for row in small_model_rows(small, args, *size)]
+    print(table(["model", "weights", "path", "streams", "tokens/s", "forward ms/token", "rest ms/token",
+                 "forward share"], rows))  # fmt: skip
 
 
 @torch.inference_mode()
@@ -164,12 +169,12 @@ def forward_ms(model, prompt: torch.Tensor, steps: int) -> float:
     return (time.perf_counter() - start) / steps * 1000
 
 
-def small_model_rows(history_tokens: int, args) -> list[list]:
+def small_model_rows(history_tokens: int, args, n_embd: int, n_head: int) -> list[list]:
     torch.manual_seed(0)
-    # a 3,242-token vocab, as the trained folder's, that holds the history's characters
+    # a 3,242-token vocab, as the trained folders', that holds the history's characters
     tokenizer = build_tokenizer([HISTORY_TEXT] * 2 + [chr(0x4E00 + i) for i in range(4000)], max_vocab_size=3242)
     special = {"bos_token_id": 2, "eos_token_id": 3, "pad_token_id": 0}
-    config = GPT2Config(vocab_size=len(tokenizer), n_embd=256, n_layer=4, n_head=4, n_positions=256, **special)
+    config = GPT2Config(vocab_size=len(tokenizer), n_embd=n_embd, n_layer=4, n_head=n_head, n_positions=256, **special)
     fp32 = GPT2LMHeadModel(config).eval()
     fp32.generation_config = GenerationConfig(
         **special,
@@ -184,33 +189,60 @@ def small_model_rows(history_tokens: int, args) -> list[list]:
     )  # fmt: skip  (the CPU recipe's saved sampling settings)
     messages = history(history_tokens)
     prompt = torch.tensor([tokenizer.apply_chat_template(messages, return_dict=False)])
-    rows = []
-    for name, model in (("fp32", fp32), ("int8", quantize_int8(copy.deepcopy(fp32)))):
+    rows, name = [], f"4 x {n_embd}"
+    for weights, model in (("fp32", fp32), ("int8", quantize_int8(copy.deepcopy(fp32)))):
         forward = min(forward_ms(model, prompt, args.new_tokens) for _ in range(args.repeats))
-        scheduler = Scheduler(model, tokenizer, max_batch_size=1)
+        scheduler = Scheduler(model, tokenizer, max_batch_size=16)
         paths = (
-            ("generate", lambda m=model: generate_reply(m, tokenizer, messages, seed=0)),
-            ("scheduler", lambda s=scheduler: scheduled_reply(s, messages, args.new_tokens)),
+            ("generate", 1, lambda m=model: generate_reply(m, tokenizer, messages, seed=0)),
+            ("scheduler", 1, lambda s=scheduler: scheduled_replies(s, [messages], args.new_tokens)),
+            ("scheduler", 16, lambda s=scheduler: scheduled_replies(s, [messages] * 16, args.new_tokens)),
         )
-        for path, reply in paths:
+        for path, streams, reply in paths:
             total, _ = timed(reply, args.repeats)
-            per_token = total / args.new_tokens * 1000
-            rows.append([name, path, f"{args.new_tokens / total:.0f}", f"{forward:.2f}", f"{per_token - forward:.2f}",
-                         f"{100 * forward / per_token:.0f}%"])  # fmt: skip
+            per_token = total / args.new_tokens * 1000  # per step: a token of every stream
+            share = f"{100 * forward / per_token:.0f}%" if streams == 1 else "-"
+            rest = f"{per_token - forward:.2f}" if streams == 1 else "-"
+            rows.append([name, weights, path, streams, f"{streams * args.new_tokens / total:.0f}", f"{forward:.2f}",
+                         rest, share])  # fmt: skip
     if args.profile:
         profile = cProfile.Profile()
         profile.runcall(generate_reply, fp32, tokenizer, messages, seed=0)
-        print("\n## Where one fp32 generate reply of the 4-layer/256 model spends its time (cProfile, top 20)\n")
+        print(f"\n## Where one fp32 generate reply of the 4 x {n_embd} model spends its time (cProfile, top 20)\n")
         pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+        profile_scheduler(fp32, tokenizer, messages, args.new_tokens, n_embd)
     return rows
 
 
-def scheduled_reply(scheduler: Scheduler, messages: list[dict], new_tokens: int) -> None:
-    """One request through the server's scheduler, alone, read piece by piece as the server does."""
-    request = scheduler.submit(messages, {"seed": 0})
-    for _ in request:
-        pass
-    assert request.reply.completion_tokens == new_tokens, request.reply
+class ProfiledScheduler(Scheduler):
+    """A scheduler whose worker thread runs under cProfile (the thread that owns the model)."""
+
+    def _run(self) -> None:
+        self.profile = cProfile.Profile()
+        self.profile.enable()
+        super()._run()
+
+
+def profile_scheduler(model, tokenizer, messages: list[dict], new_tokens: int, n_embd: int) -> None:
+    """Where a 16-row scheduler step spends its time: one round of 16 replies, after a warm-up round."""
+    scheduler = ProfiledScheduler(model, tokenizer, max_batch_size=16)
+    scheduled_replies(scheduler, [messages] * 16, new_tokens)
+    steps, start = scheduler.steps, time.perf_counter()
+    scheduler.profile.clear()  # the warm-up round out (the worker thread waits for requests now)
+    scheduled_replies(scheduler, [messages] * 16, new_tokens)
+    wall, steps = time.perf_counter() - start, scheduler.steps - steps
+    print(f"\n## The scheduler, 16 rows of the 4 x {n_embd} model: {wall / steps * 1000:.1f} ms per step "
+          f"(profiled; {steps} steps), cProfile top 20\n")  # fmt: skip
+    pstats.Stats(scheduler.profile).sort_stats("tottime").print_stats(20)
+
+
+def scheduled_replies(scheduler: Scheduler, histories: list[list[dict]], new_tokens: int) -> None:
+    """Replies through the server's scheduler, submitted together, each read piece by piece as the server does."""
+    requests = [scheduler.submit(messages, {"seed": i}) for i, messages in enumerate(histories)]
+    for request in requests:
+        for _ in request:
+            pass
+        assert request.reply.completion_tokens == new_tokens, request.reply
 
 
 if __name__ == "__main__":
@@ -219,6 +251,6 @@ if __name__ == "__main__":
     parser.add_argument("--history_tokens", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no_compile", action="store_true")
-    parser.add_argument("--small_only", action="store_true", help="only the 4-layer/256 table")
-    parser.add_argument("--profile", action="store_true", help="cProfile one fp32 reply of the 4-layer/256 model")
+    parser.add_argument("--small_only", action="store_true", help="only the 4-layer tables")
+    parser.add_argument("--profile", action="store_true", help="cProfile the 4-layer models' generate and scheduler")
     main(parser.parse_args())

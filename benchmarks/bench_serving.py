@@ -10,14 +10,17 @@ The model is the CPU recipe's GPT-2 (4 layers, 256 dim, n_positions 256): random
 corpus, or `--model_name_or_path` a trained folder (copied; the copy gets the `min_new_tokens` below, the folder is
 left alone). Every reply is exactly `max_tokens` long (`min_new_tokens` holds [SEP] back), so both servers do the same
 work. Each server is a real `medbot-serve` process on 127.0.0.1; clients are threads with their own httpx client.
-Time to first token is the time to the first `delta` event: the page's stream shows whole sentences, each checked by
-the safety guard, so with a trained model it is the time to the first sentence (random weights rarely end one).
+Two times to first token: "first sentence" is the client's time to the first `delta` event, what a person on the page
+waits for: the stream shows whole sentences, each checked by the safety guard, so it is the model's time to the end of
+its first sentence (random weights rarely end one: then the whole reply); "first token" is the server's time from
+submitting the request to the model's first token (queue + prefill), read from each request's log line.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import re
 import shutil
 import statistics
 import tempfile
@@ -111,6 +114,14 @@ def stream_load(base: str, clients: int, per_client: int, max_tokens: int) -> li
     return [len(results) / wall, statistics.median(ttft), percentile(ttft, 0.95), statistics.median(rates), errors]
 
 
+def first_token_times(log_path: Path, skip: int) -> tuple[list[float], int]:
+    """The streamed requests' time to first token, from the server log's lines after the first `skip`."""
+    time.sleep(0.5)  # a stream's log line is written as its response ends
+    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    found = (re.search(r"/api/chat/stream: .*first token after ([\d.]+) s", line) for line in lines[skip:])
+    return [float(m[1]) for m in found if m], len(lines)
+
+
 def main(args) -> None:
     print(f"Machine: {machine()}")
     rows, streamed = {}, {}
@@ -123,18 +134,23 @@ def main(args) -> None:
         print(f"Model: {args.model_name_or_path or 'random init, 4 layers x 256'}")
         for name, batch in servers:
             flags = ("--max_batch_size", batch, "--max_queue", "64")
-            with server_process(tmp, *flags, log_path=str(Path(tmp) / f"server-{batch}.log")) as base:
+            log = Path(tmp) / f"server-{batch}.log"
+            with server_process(tmp, *flags, log_path=str(log)) as base:
                 load(base, 4, 2, args.max_tokens)  # warm-up: the first calls of a fresh process are slower
                 for clients in (1, 4, 16):
+                    _, seen = first_token_times(log, 0)
                     streamed[name, clients] = stream_load(base, clients, args.requests_per_client, args.max_tokens)
+                    first, _ = first_token_times(log, seen)
+                    streamed[name, clients] += [statistics.median(first), percentile(first, 0.95)]
                     rows[name, clients] = load(base, clients, args.requests_per_client, args.max_tokens)
     out = []
-    for (name, clients), (rps, p50, p95, rate, errors) in streamed.items():
+    for (name, clients), (rps, p50, p95, rate, errors, first50, first95) in streamed.items():
         speedup = rps / streamed["one at a time", clients][0]
-        out.append([name, clients, f"{rps:.2f}", f"{p50:.3f}", f"{p95:.3f}", f"{rate:.1f}", errors, f"{speedup:.1f}x"])
+        out.append([name, clients, f"{rps:.2f}", f"{first50:.3f}", f"{first95:.3f}", f"{p50:.3f}", f"{p95:.3f}",
+                    f"{rate:.1f}", errors, f"{speedup:.1f}x"])  # fmt: skip
     print(f"\n## Streamed clients: {args.max_tokens}-token replies, {args.requests_per_client} requests per client\n")
-    headers = ["server", "streams", "requests/s", "TTFT p50 s", "TTFT p95 s", "tokens/s per client", "errors",
-               "vs one at a time"]  # fmt: skip
+    headers = ["server", "streams", "requests/s", "first token p50 s", "first token p95 s", "first sentence p50 s",
+               "first sentence p95 s", "tokens/s per client", "errors", "vs one at a time"]  # fmt: skip
     print(table(headers, out))
     out = []
     for (name, clients), (rps, p50, p95, errors) in rows.items():

@@ -121,26 +121,29 @@ async def stream_pieces(job):
 
 class RequestLog:
     """The one log line of every reply endpoint, written when the reply ends (a stream's too, however it ends): the
-    path, message count and size, and the time taken; the last message's text only with `--log_messages`."""
+    path, message count and size, the time taken and the time to the model's first token (before the guard's
+    sentence hold-back; benchmarks/bench_serving.py reads it); the last message's text only with `--log_messages`."""
 
     def __init__(self, path: str, messages: list[dict], log_messages: bool):
         self.path, self.messages, self.log_messages, self.started = path, messages, log_messages, time.monotonic()
 
-    def done(self) -> None:
+    def done(self, job=None) -> None:
         size = sum(len(m["content"]) for m in self.messages)
         elapsed = time.monotonic() - self.started
-        logger.info("%s: %d messages, %d chars, %.2f s", self.path, len(self.messages), size, elapsed)
+        first = job.first_token_s if job is not None else None
+        first = f", first token after {first:.3f} s" if first is not None else ""
+        logger.info("%s: %d messages, %d chars, %.2f s%s", self.path, len(self.messages), size, elapsed, first)
         if self.log_messages:
             logger.info("%s: last message %r", self.path, self.messages[-1]["content"])
 
 
-async def logged(events, log: RequestLog):
+async def logged(events, log: RequestLog, job=None):
     """`events`, then the request's log line once the stream has ended or its client has gone."""
     try:
         async for event in events:
             yield event
     finally:
-        log.done()
+        log.done(job)
 
 
 async def logged_reply(job, request: Request, timeout: float, log: RequestLog) -> list[Reply]:
@@ -148,7 +151,7 @@ async def logged_reply(job, request: Request, timeout: float, log: RequestLog) -
     try:
         return await wait_for_reply(job, request, timeout)
     finally:
-        log.done()
+        log.done(job)
 
 
 def _checked_messages(body: Sampling, limits: ServeLimits) -> list[dict]:
@@ -319,7 +322,7 @@ def create_app(
             done = {"done": True, "reply": answer.text, "medbot": answer.medbot(), "context_messages": context}
             yield sse({**done, "similar_consultations": found})
 
-        return StreamingResponse(logged(events(), log), media_type="text/event-stream")
+        return StreamingResponse(logged(events(), log, job), media_type="text/event-stream")
 
     _add_openai_routes(app, scheduler, model_name, limits, request_log, rerank, similar)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -357,7 +360,7 @@ def _add_openai_routes(
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model_name}
         if body.stream:
             job = _submit(scheduler, messages, params, limits)
-            chunks = logged(_completion_chunks(job, head, answer, found), log)
+            chunks = logged(_completion_chunks(job, head, answer, found), log, job)
             return StreamingResponse(chunks, media_type="text/event-stream")
         replies = await logged_reply(
             _submit(scheduler, messages, params, limits), request, limits.request_timeout_s, log

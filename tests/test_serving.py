@@ -224,10 +224,11 @@ def test_api_key_cors_and_one_log_line_per_request(trained):
         with httpx.stream("POST", base + "/v1/chat/completions", json=streamed, headers=auth) as r:
             assert r.status_code == 200 and [line for line in r.iter_lines() if line][-1] == "data: [DONE]"
         text = wait_for_log(log, "'开放三'")
-    # every reply endpoint, streamed or not, logs its size and time, and (--log_messages) the text
+    # every reply endpoint, streamed or not, logs its size, time and time to first token, and (--log_messages) the text
     for path, words in (("/api/chat", "头疼"), ("/api/chat/stream", "流式一"), ("/v1/chat/completions", "开放二"),
                         ("/v1/chat/completions", "开放三")):  # fmt: skip
-        assert re.search(rf"{path}: 1 messages, {len(words)} chars, \d+\.\d\d s", text), path
+        found = re.search(rf"{path}: 1 messages, {len(words)} chars, (\d+\.\d\d) s, first token after (\S+) s", text)
+        assert found and 0 < float(found[2]) <= float(found[1]) + 0.01, path
         assert f"{path}: last message '{words}'" in text
 
 
