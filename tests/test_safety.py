@@ -157,3 +157,57 @@ def test_every_category_has_its_own_advice_with_no_dose():
 def test_self_harm_advice_gives_12356_first():
     advice = triage("我不想活了").advice
     assert advice.index("12356") < advice.index("400-161-9995") < advice.index("010-82951332")
+
+
+# The downgrade (medbot_hf.safety.context): alarms re-checked on what the message says is happening now. The cases in
+# `triage_cases.json` `downgrade` were written for it from the false fires seen on the real corpus (past fits told to
+# ask for a hospital, chronic complaints, denials, fears, knowledge questions, episodes already over), in our words.
+DOWNGRADE = CASES["downgrade"]
+
+
+def test_downgrade_case_sets_are_large_enough():
+    assert len(DOWNGRADE["set_aside"]) >= 30 and len(DOWNGRADE["keep"]) >= 30
+
+
+@pytest.mark.parametrize("text", DOWNGRADE["set_aside"])
+def test_past_resolved_negated_hypothetical_and_knowledge_mentions_are_set_aside(text):
+    assert triage(text) == NOT_URGENT
+
+
+def test_ongoing_emergencies_with_past_or_chronic_context_still_fire():
+    results = [triage(t) for t, _ in DOWNGRADE["keep"]]
+    missed = [t for r, (t, _) in zip(results, DOWNGRADE["keep"], strict=True) if not r.urgent]
+    assert not missed
+    right = sum(r.category == c for r, (_, c) in zip(results, DOWNGRADE["keep"], strict=True))
+    assert right / len(results) >= 0.9
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我曾经割腕，后来被救回来了",
+        "去年想过自杀，现在好多了",
+        "如果我死了大家会不会轻松一点",
+        "我没有不想活，就是太累了",
+    ],
+)
+def test_self_harm_is_never_downgraded_by_tense(text):
+    assert triage(text).category == "self_harm"
+
+
+@pytest.mark.parametrize("text", ["我已经在上面写明了。", "全身没力气。", "胀气。想吐。", "很多很多很多。"])
+def test_short_follow_up_turns_raise_no_classifier_alarm(text):
+    assert triage(text) == NOT_URGENT
+
+
+def test_clause_kinds_read_the_frame_of_a_story():
+    from medbot_hf.safety.context import clause_kinds, present_part
+
+    assert clause_kinds("两天前摔了头，今天一直吐") == [("两天前摔了头", "past"), ("今天一直吐", "now")]
+    assert present_part("两天前摔了头，今天一直吐") == "两天前摔了头，今天一直吐"  # the past is context for now
+    assert present_part("十年前突然抽搐不停，送医院后诊断为癫痫，现在饮食要注意什么") == "现在饮食要注意什么"
+    assert [k for _, k in clause_kinds("我没有发烧、呼吸困难等症状，只是嗓子干")] == ["denied", "denied", "now"]
+    assert [k for _, k in clause_kinds("孩子没有尿，也没有眼泪")] == ["now", "now"]  # signs, not denials
+    assert [k for _, k in clause_kinds("窒息多久会脑死亡")] == ["general"]
+    assert [k for _, k in clause_kinds("担心他哪天会中风，有什么办法")] == ["hypothetical", "hypothetical"]
+    assert present_part("突然胸痛出冷汗，以前确诊过冠心病") == "突然胸痛出冷汗"  # an old diagnosis ends no episode

@@ -380,7 +380,7 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
         ),
     ],
     "dka": [
-        (r"酮症|酸中毒|酮体|烂苹果味|烂苹果|尿酮", r"!是怎么|怎么引起|原因|减肥"),
+        (r"酮症|酸中毒|(?<!黄)酮体|烂苹果味|烂苹果|尿酮", r"!是怎么|怎么引起|原因|减肥"),
         (
             r"血糖{C}{0,6}(?:[3-9][0-9]|[2][5-9]|测不出|爆表|high|hi)",
             rf"{_NEG}(?:吐|恶心|肚子{{C}}{{0,2}}(?:痛|疼)|腹痛|喘|呼吸|口渴|昏迷|昏倒|昏过去|昏睡|昏昏沉沉|想睡|嗜睡|没精神)",
@@ -595,35 +595,64 @@ def rule_triage(text: str) -> TriageResult:
     return NOT_URGENT
 
 
-def triage(text: str) -> TriageResult:
-    """Check a patient message for red flags that need emergency care now: the rules, then the classifier.
+def triage(text: str, downgrade: bool = True) -> TriageResult:
+    """Check a patient message for red flags that need emergency care now: the rules, then the classifier, each alarm
+    re-checked on what the message says is happening now.
 
-    A rule fire is kept as it is. When no rule fires, the classifier (:mod:`medbot_hf.safety.classifier`, loaded
-    once on the first call) raises the alarm if its urgency reaches its shipped threshold, with its most likely
-    category, unless the message is under six characters or every clause is background or a denial
-    ("我没有胸痛，也不出汗", "如果胸痛出冷汗怎么办"). Both err towards emergency care: the model only adds alarms, it
-    never removes a rule's.
+    A rule fire stands when the rules still fire on :func:`medbot_hf.safety.context.present_part` (the message less
+    its denied, hypothetical, knowledge-question, resolved and, unless something happens now, past and chronic
+    clauses). When no rule alarm stands, the classifier (:mod:`medbot_hf.safety.classifier`, loaded once on the first
+    call) raises one if its urgency reaches its shipped threshold on the message and on its present part, with its
+    most likely category, unless the message has under seven characters of text or every clause is background or a
+    denial ("我没有胸痛，也不出汗", "如果胸痛出冷汗怎么办"). Self-harm is never downgraded by tense: a rule's self-harm
+    alarm always stands; the classifier's needs a word of that topic ("死", "活", "伤害", "药"...), since short
+    unrelated turns ("我已经在上面写明了。") can score high on it.
 
     Args:
         text: the patient's message, in Chinese.
+        downgrade: re-check alarms on the present part (and the classifier's self-harm alarms on a topic word);
+            `False` gives the alarms before that step, for measuring what it removes (`benchmarks/bench_triage.py`).
 
     Returns:
         A :class:`TriageResult` with the category's advice, or a non-urgent result (`category=None`, `advice=""`).
     """
+    from .classifier import shipped_model  # imported here: classifier and context import this module's helpers
+    from .context import present_part
+
+    whole = "，".join(split_clauses(text))
+    present = None
     result = rule_triage(text)
     if result.urgent:
-        return result
-    from .classifier import shipped_model  # imported here: classifier imports this module's helpers
-
+        if result.category == "self_harm" or not downgrade:
+            return result
+        present = present_part(text)
+        if present == whole or rule_triage(present).urgent:
+            return result
+    if len(_CONTENT.findall(text)) < _MIN_CHARS or not _tells_something_now(text):
+        return NOT_URGENT
     model = shipped_model()
     urgency, category = model.predict(text)
-    if urgency >= model.threshold and len(text.strip()) >= _MIN_CHARS and _tells_something_now(text):
+    if urgency < model.threshold:
+        return NOT_URGENT
+    if not downgrade:
+        return TriageResult(urgent=True, category=category, advice=ADVICE[category])
+    if category == "self_harm":
+        return TriageResult(True, category, ADVICE[category]) if _SELF_HARM_TOPIC.search(text) else NOT_URGENT
+    present = present_part(text) if present is None else present
+    if present == whole or model.predict(present)[0] >= model.threshold:
         return TriageResult(urgent=True, category=category, advice=ADVICE[category])
     return NOT_URGENT
 
 
-# Too short to weigh: a bare topic word ("发烧", "头") starts a question, not an emergency (the rules still read it).
-_MIN_CHARS = 6
+# Too short to weigh: a bare topic word ("发烧", "头") or a follow-up turn read out of its dialogue ("全身没力气。",
+# "胀气。想吐。") is no emergency the classifier may call; the rules still read every message.
+_MIN_CHARS = 7
+_CONTENT = re.compile(r"[^\s，。！？；、,.!?;:：…~]")
+# The classifier's self-harm alarms need a word of the topic (intent, despair, means); any tense will do.
+_SELF_HARM_TOPIC = re.compile(
+    r"死|活|自杀|轻生|伤害|[烫伤打咬掐烧划割撞]自己|自残|割|划|跳|吞|药|结束|消失|解脱|累赘|拖累|绝望|意义|意思|离开|遗书|告别|撑不|不想|崩溃|痛苦"
+    r"|没用|废物|想不开|了断|一了百了|烧炭|上吊|绳|楼|桥|河|刀|血|世界|醒来|睡过去|再见|最后"
+)
 # A clause that opens with a denial ("没有胸痛", "也不出汗", "并没有发烧") says nothing is happening. Openings that
 # also start emergencies are left out: bare "不" and "没" ("不省人事", "没反应了", "没意识", "叫不醒"), "无" and "未"
 # ("无法呼吸", "无意识", "孩子未排尿十几个小时"), "不会"/"不是" ("他不会说话了", "不是很清醒") and "都不"

@@ -1,0 +1,155 @@
+"""What a message says is happening now: the part of it that an alarm must still stand on.
+
+Real patient messages mention emergencies that are not happening: a fit years ago told to ask which hospital treats
+epilepsy, a complaint of many years, "没有吐血", a fear ("怕哪天就心梗了"), a knowledge question ("窒息多久大脑会
+瘫痪"), an episode already over ("晕倒了，醒来后送医院，医生说是低血糖"). :func:`present_part` keeps only the clauses
+that tell what is happening now, and :func:`medbot_hf.safety.triage.triage` re-checks every alarm, of the rules and of
+the classifier alike, on that part: an alarm that no longer stands there is dropped (a *downgrade*).
+
+A message is read sentence by sentence (at 。！？；), each sentence clause by clause, in order. A clause is set aside:
+- `denied`: it opens with a denial ("没有吐血", "也不出汗", "无发热") that is not itself an emergency ("没有意识",
+  "没反应", "无法呼吸", "没有尿"); a list closed by "等症状" after a denial goes with it;
+- `hypothetical`: "如果", "万一", a fear of what may come ("怕哪天会中风"); the rest of its sentence follows it;
+- `general`: a knowledge question with no one in it ("癫痫发作会窒息吗", "烧伤的影像学检查有哪些");
+- `past`: a past frame ("去年", "三年前", "前段时间", "上次", "当时") opens a stretch that lasts to a clause saying
+  now ("现在", "今天", "又", "这次") or an onset that goes on ("三天前开始", "至今");
+- `resolved`: the episode is over or in care ("恢复正常", "医生诊断为", "检查出", "住院"): that clause and the earlier
+  ones go, except clauses saying it goes on now ("现在", "还在", "正在");
+- `chronic`: a long-standing or recurring complaint with nothing new ("病史二十年", "有时候", "经常", "每次"), the
+  recurring frame following on through its sentence.
+Self-harm is never downgraded: :func:`medbot_hf.safety.triage.triage` keeps its alarms whatever the tense.
+
+Pure regex work on the few messages that raise an alarm; when every clause is about now, the part is the message.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .triage import split_clauses
+
+_NUM = "[0-9一二两三四五六七八九十几半多]"
+# The person the message is about; a knowledge question has none.
+_PERSON = re.compile(
+    r"我|俺|本人|咱|他|她|孩子|小孩|宝宝|宝贝|儿子|女儿|闺女|娃|老公|老婆|丈夫|妻子|爱人|爸|妈|爷|奶|姥|外婆|外公"
+    r"|哥|姐|弟|妹|叔|姨|舅|婶|侄|家人|家里|朋友|同事|同学|邻居|病人|患者|老人|老太|岁"
+)
+_ASKER = re.compile(r"我(?:想|要)?(?:问问?|知道|了解|咨询|请教)(?:一下)?|请问|想问(?:问|一下)?|问一下|求问|请教")
+# Said now: these protect a clause from the past and resolved readings. "不停", "越来越" only go on within a
+# story's frame ("十年前...四肢抽搐不停").
+_IMMEDIATE = re.compile(r"现在|目前|此刻|这会儿?|正在|还在|刚才|刚刚|还没(?:醒|停|好)|马上|快来|救命|在线等")
+_NOW_FRAME = re.compile(rf"{_IMMEDIATE.pattern}|今天|今早|今晚|这两天|这几天|这次|又|第一次|头一次|从来没")
+# A now-clause that only dates the story ("现在12岁", "现在二十年过去了", "现在好了") anchors nothing.
+_NO_ANCHOR = re.compile(
+    r"注意|饮食|能不能|可不可以|能否|还能|需要|要不要|岁|年|个月|多久|很久|以来|过去"
+    r"|好了|好多了|没事|正常|稳定|控制|恢复|缓解|消失|不[疼痛]了"
+)
+_PAST_FRAME = re.compile(
+    rf"前几天|前段时间|前阵子|前一段时间|上周|上个?星期|上个?月|{_NUM}+(?:个)?(?:天|周|星期|月|年)前|去年|前年|当时"
+    r"|那次|那天|那时|有一次|有次|以前|之前|从前|曾经|小时候|年轻(?:的)?时|早年|上次|上一次"
+)
+_ONGOING = re.compile(r"开始|起|以来|至今|到现在|直到|一直(?!有|都|是)")  # "三天前开始胸痛" goes on now
+_NOT = r"(?<!没)(?<!没有)(?<!不)(?<!未)(?<!不见)(?<!还没)"
+_RESOLVED = re.compile(
+    rf"诊断(?:为|是|出|说)|确诊|查出|检查(?:后|出|结果|发现|发觉|说)|才知[道晓]|被告[知之]"
+    rf"|{_NOT}缓过来|{_NOT}恢复(?:了|正常)|彻底恢复|{_NOT}好转|(?:就|又|已经|才)好了|没事了|止住了|治好|出院"
+    r"|住院(?:了|治疗|期间|后|[0-9一二两三四五六七八九十几])|在住院|住进|抢救(?:过来|后|回来)|自行(?:缓解|恢复|好|醒)"
+    r"|过了?一会(?:儿)?[^，]{0,4}(?:好|恢复|醒|缓|停)|(?:医生|大夫)[^，]{0,6}(?:说|诊断)[^，]{0,2}(?:是|为|得|患)"
+    r"|(?:送|去|到)了?(?:到|进)?(?:医院|急诊)[^，]{0,6}(?:后|说|检查|诊断|确诊)|在医院(?:治疗|抢救|住院|输液|观察)"
+    r"|重症监护|icu|检查报告|报告(?:显示|说)|送(?:[他她]|孩子|老人)?(?:去|到|进)了?(?:医院|急诊|卫生院|诊所)"
+)
+_CHRONIC = re.compile(
+    rf"有时(?:候)?|偶尔|经常|时常|常常|老是|总是|每次|每年|每到|每逢|每当|一到|时不时|反复|动不动|隔三差五"
+    rf"|{_NUM}+(?:个)?(?:月|年)(?:了|多|之久|左右)|半年|多年|好多年|很多年|好几年|这些年|很久|长期|长年|病史|老毛病"
+)
+_AGE_OR_PREGNANCY = re.compile(r"孕|怀|胎|宝|婴|孩|娃|出生|岁|满月|产后|生完|月子|大了")
+_HYPOTHETICAL = re.compile(
+    r"如果|假如|假设|万一|要是|假若|一旦|(?:怕|担心|害怕|生怕)(?:[^，]{0,8}(?:会|就|哪天|那天|万一|以后|将来|一旦|突然)|$)"
+    r"|听说|据说|听(?:别人|人家|朋友|医生)?说|新闻|查资料|网上(?:说|看)|看到[^，]{0,8}说"
+)
+# A question about an illness itself ("高血压昏迷会死吗", "癫痫医院在哪") is general even from someone who has it.
+_ILLNESS = re.compile(
+    r"(?<![生看发])病(?![人情史发房历友])|炎|症(?!状)|癌|瘤|高血压|癫痫|羊癫疯|羊角风|哮喘|中风|脑梗|心梗|脑出血|中暑"
+    r"|过敏|窒息|烧伤|烫伤|休克|中毒"
+)
+_KNOWLEDGE = re.compile(
+    r"(?:会|能|可以|可不可以|能不能)[^，]{0,10}[吗么]|会不会|多久|多长时间|是多少|有哪些|有何|有些什么|为什么会|为何"
+    r"|有什么(?:症状|表现|危害|影响|后果|区别|原因|特点|检查)|的(?:症状|表现|原因|危害|特点|特征|征兆|前兆)"
+    r"|怎么(?:治疗|预防|护理|调理|急救)|如何(?:治疗|预防|护理|急救|应对)"
+    r"|哪家|哪个医院|什么医院|医院在哪|能治好|治愈|根治|多少钱|费用|价位|发病(?:年龄|率)|感兴趣|科普|查资料|新闻|听说|据说"
+)
+# A denial opening a clause ("没有吐血", "也不出汗", "无发热", "不发烧"); negations that are themselves emergencies
+# ("没有意识", "没反应", "无法呼吸", "没有尿", "不省人事", "没感觉") are no denial.
+_DENIAL = re.compile(
+    r"^(?:我|他|她|孩子|宝宝|老人|病人|患者)?(?:也|都|并|还|从来)?"
+    r"(?:(?:没有|没|无|否认)(?!(?:了|有)?(?:意识|知觉|反应|呼吸(?!困难|急促)|气|心跳|脉搏?|血压|尿|小便|眼泪|泪|动静"
+    r"|醒|感觉|力|法|办法|用|效|好|停|止|精神|声))|不(?=发烧|发热|咳|痛|疼|吐|拉|喘|晕|出血|流血|肿|痒|红))"
+)
+# Asking how a known illness is treated in the long run (hospital, cost, cure, diet) rather than what to do now.
+_MANAGE = re.compile(
+    r"哪家|什么医院|哪个医院|医院(?:好|在哪|排行)|专科|费用|多少钱|价位|能治好|治得好|治愈|根治|能不能治|忌口|饮食|调理|护理"
+    r"|遗传|偏方|康复|后遗症|怎么治疗|如何治疗|怎样治疗|治疗(?:方法|效果|费用|多久|周期|办法)|手术(?:治疗|效果|费用)"
+)
+# Something going on today ("今天又抽个不停"), not a story dated today.
+_LIVE_TODAY = re.compile(r"(?:今天|今早|今晚|这次|又)[^，]*(?:不停|没停|一直|持续|还|越来越|止不住|停不下)")
+_LIST_TAIL = re.compile(r"等(?:症状|情况|不适|表现|现象)?$")
+_SENTENCE = re.compile(r"[。！？；!?;\n]+")
+
+
+def clause_kinds(text: str) -> list[tuple[str, str]]:
+    """`(clause, kind)` pairs in message order; kind is "now" or why the clause is set aside (see the module doc)."""
+    text = text.lower()
+    person = _PERSON.search(_ASKER.sub("", text)) is not None
+    out: list[list[str]] = []
+    for sentence in _SENTENCE.split(text):
+        frame, hypothetical, denied = "now", False, False
+        for clause in split_clauses(sentence):
+            now = _NOW_FRAME.search(clause) is not None
+            immediate = _IMMEDIATE.search(clause) is not None
+            past = _PAST_FRAME.search(clause) is not None and not _ONGOING.search(clause) and not immediate
+            frame = "past" if past else "now" if now else frame
+            if _DENIAL.match(clause) or (denied and _LIST_TAIL.search(clause)):
+                kind, denied = "denied", True
+            else:
+                denied = False
+                hypothetical = hypothetical or _HYPOTHETICAL.search(clause) is not None
+                if hypothetical:
+                    kind = "hypothetical"
+                elif (
+                    not immediate
+                    and _KNOWLEDGE.search(clause)
+                    and (not person or (_ILLNESS.search(clause) and not _PERSON.search(_ASKER.sub("", clause))))
+                ):
+                    kind = "general"
+                elif frame == "past":
+                    kind = "past"
+                elif not now and _CHRONIC.search(clause) and not _AGE_OR_PREGNANCY.search(clause):
+                    kind = "chronic"
+                else:
+                    kind = "now"
+            if kind in ("now", "chronic", "past") and _RESOLVED.search(clause) and not immediate:
+                # the episode told so far is over or in care; a resolved past illness ("以前确诊过冠心病") is not
+                if not past:
+                    for earlier in out:
+                        if earlier[1] in ("now", "chronic", "past") and not _IMMEDIATE.search(earlier[0]):
+                            earlier[1] = "resolved"
+                kind = "resolved"
+            out.append([clause, kind])
+    return [(clause, kind) for clause, kind in out]
+
+
+def present_part(text: str) -> str:
+    """The clauses of `text` an alarm may stand on, joined by "，" (`""` when none).
+
+    A question on the long-run treatment of a named illness (hospital, cost, cure, diet) with nothing said to be going
+    on now leaves nothing. Otherwise denied, hypothetical, general and resolved clauses always go; past and chronic
+    clauses stay as context only when another clause says something is happening now ("两天前摔了头，今天一直吐").
+    """
+    kinds = clause_kinds(text)
+    if _MANAGE.search(text) and _ILLNESS.search(text):
+        live = [c for c, k in kinds if k == "now" and (_IMMEDIATE.search(c) or _LIVE_TODAY.search(c))]
+        if not [c for c in live if not _NO_ANCHOR.search(c)]:
+            return ""  # "女儿上周抽搐，诊断为癫痫，哪家医院好": a question about the illness, nothing going on now
+    anchored = any(k == "now" and _NOW_FRAME.search(c) and not _NO_ANCHOR.search(c) for c, k in kinds)
+    keep = ("now", "past", "chronic") if anchored else ("now",)
+    return "，".join(clause for clause, kind in kinds if kind in keep)
