@@ -2,7 +2,8 @@
 
 `tests/data/guard_cases.json` `tuning` holds the cases the patterns were written against (flag: a sentence the guard
 must replace, with the reason; ok: ordinary advice it must leave alone, drug names and non-drug frequencies among
-them).
+them; ok_near: advice close to a reason's topic that must stay, "不要自行停药", "遵医嘱减量", "少吃辛辣", a hotline, first aid
+after a hanging). Issue 10's second round widened stop_medication and self_harm_method to at least 30 cases each way.
 """
 
 import json
@@ -19,6 +20,14 @@ CASES = json.loads((Path(__file__).parent / "data" / "guard_cases.json").read_te
 def test_case_sets_are_large_enough():
     assert len(CASES["flag"]) >= 30 and len(CASES["ok"]) >= 30
     assert {reason for _, reason in CASES["flag"]} == set(REASONS)
+    for reason in ("stop_medication", "self_harm_method"):
+        assert sum(r == reason for _, r in CASES["flag"]) >= 30, reason
+        assert sum(r == reason for _, r in CASES["ok_near"]) >= 30, reason
+
+
+@pytest.mark.parametrize(("text", "topic"), CASES["ok_near"])
+def test_advice_near_a_reason_is_left_alone(text, topic):
+    assert guard_reply(text) == GuardResult(text, False, ()), topic
 
 
 @pytest.mark.parametrize(("text", "reason"), CASES["flag"])
