@@ -3,6 +3,7 @@
     python benchmarks/bench_triage.py                 # tuning + held-out sets, speed, guard
     python benchmarks/bench_triage.py --corpus        # ... and every patient turn of the shared train.txt
     python benchmarks/bench_triage.py --corpus --sample 100 --seed 0   # ... printing 100 random fires to hand-check
+    python benchmarks/bench_triage.py --corpus --sample 100 --seed 2026 --labels benchmarks/triage_handcheck.json
     python benchmarks/bench_triage.py --tuning_only   # while changing rules: the held-out sets stay unread
 
 Sets:
@@ -14,18 +15,23 @@ alone (`rule_triage`) and the classifier alone, and the timings give the classif
 call) and the time per message of rules, classifier and both.
 Recall: the share of a category's urgent cases flagged urgent at all; right: flagged with that category; false
 alarms: the share of that category's calm cases ("中暑了怎么预防") flagged urgent. The corpus check reports the
-fire rate per category over real patient turns (no labels: the printed sample is for a person to judge).
+fire rate per category over real patient turns, before and after the downgrade (`medbot_hf.safety.context`); the
+printed sample is for a person to judge, and `--labels` scores it from a file of such judgements (turn index,
+fingerprint and label per fire; no corpus text, which is research-only).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import subprocess
 import sys
 import time
 from collections import Counter
+from functools import partial
+from pathlib import Path
 
 from common import ROOT, SHARED_TRAIN, machine, table
 
@@ -107,8 +113,9 @@ def guard_rows(held_out: bool) -> list[list[str]]:
         by_reason = Counter(r for _, r in cases["flag"])
         caught = Counter(r for t, r in cases["flag"] if guard_reply(t).changed)
         recall = ", ".join(f"{r} {ratio(caught[r], n)}" for r, n in sorted(by_reason.items()))
-        kept = sum(guard_reply(t).changed for t in cases["ok"])
-        rows.append([name, ratio(sum(caught.values()), len(cases["flag"])), recall, ratio(kept, len(cases["ok"]))])
+        ok = cases["ok"] + [t for t, _ in cases.get("ok_near", [])]  # ok_near: advice close to a reason's topic
+        kept = sum(guard_reply(t).changed for t in ok)
+        rows.append([name, ratio(sum(caught.values()), len(cases["flag"])), recall, ratio(kept, len(ok))])
     return rows
 
 
@@ -120,7 +127,12 @@ def patient_turns(path) -> list[str]:
     return turns
 
 
-def corpus_check(sample: int, seed: int) -> None:
+def text_id(text: str) -> str:
+    """A short fingerprint of a corpus turn: the hand-check file names turns by index and this, never by their text."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+
+
+def corpus_check(sample: int, seed: int, labels_file: str | None) -> None:
     if not SHARED_TRAIN.exists():
         print(f"\ncorpus check skipped: {SHARED_TRAIN} not found")
         return
@@ -128,20 +140,39 @@ def corpus_check(sample: int, seed: int) -> None:
     start = time.perf_counter()
     results = [triage(t) for t in turns]
     per_call = (time.perf_counter() - start) / len(turns) * 1e6
-    fires = [(t, r.category) for t, r in zip(turns, results, strict=True) if r.urgent]
-    by_rules = Counter(c for t, c in fires if rule_triage(t).urgent)
-    counts = Counter(c for _, c in fires)
+    fires = [(i, t, r.category) for i, (t, r) in enumerate(zip(turns, results, strict=True)) if r.urgent]
+    before = Counter(r.category for r in map(partial(triage, downgrade=False), turns) if r.urgent)
+    by_rules = Counter(c for _, t, c in fires if rule_triage(t).urgent)
+    counts = Counter(c for *_, c in fires)
     mean_chars = sum(map(len, turns)) / len(turns)
     print(f"\nreal corpus: {len(turns)} patient turns of {SHARED_TRAIN.name}, {len(fires)} fires "
-          f"({len(fires) / len(turns):.2%}; {sum(by_rules.values())} by the rules, the rest by the classifier), "
+          f"({len(fires) / len(turns):.2%}; {sum(by_rules.values())} by the rules, the rest by the classifier; "
+          f"{sum(before.values())} ({sum(before.values()) / len(turns):.2%}) before the downgrade), "
           f"{per_call:.0f} µs/turn (mean {mean_chars:.0f} chars)")  # fmt: skip
-    print(table(["category", "fires", "by rules", "fire rate"],
-                [[c, counts[c], by_rules[c], f"{counts[c] / len(turns):.3%}"] for c in CATEGORIES]))  # fmt: skip
-    if sample:
-        print(f"\n{sample} random fires (random.Random({seed})), to hand-check:")
-        for i, (text, category) in enumerate(random.Random(seed).sample(fires, min(sample, len(fires))), 1):
-            source = "rules" if rule_triage(text).urgent else "model"
-            print(f"{i:3d}. [{category}, {source}] {text}")
+    rows = [[c, counts[c], by_rules[c], f"{counts[c] / len(turns):.3%}", before[c]] for c in CATEGORIES]
+    print(table(["category", "fires", "by rules", "fire rate", "before downgrade"], rows))
+    if not sample:
+        return
+    picked = random.Random(seed).sample(fires, min(sample, len(fires)))
+    print(f"\n{len(picked)} random fires (random.Random({seed}).sample of the fires in corpus order), to hand-check:")
+    for n, (i, text, category) in enumerate(picked, 1):
+        source = "rules" if rule_triage(text).urgent else "model"
+        print(f"{n:3d}. turn {i} {text_id(text)} [{category}, {source}] {text}")
+    if labels_file:
+        hand_check(picked, json.loads(Path(labels_file).read_text(encoding="utf-8")), seed)
+
+
+def hand_check(picked: list, labels: dict, seed: int) -> None:
+    """Precision of the sampled fires from a person's labels (`benchmarks/triage_handcheck.json`, matched by turn
+    and fingerprint; a fire the file does not name is counted as unlabelled, never guessed)."""
+    if labels["seed"] != seed:
+        print(f"\nhand check: the labels are for seed {labels['seed']}, not {seed}")
+        return
+    named = {(row["turn"], row["id"]): row["label"] for row in labels["fires"]}
+    got = Counter(named.get((i, text_id(t)), "unlabelled") for i, t, _ in picked)
+    real, border = got["emergency"], got["borderline"]
+    print(f"\nhand check ({labels['file']}): {dict(got)}; precision {real / len(picked):.2f} "
+          f"({(real + border) / len(picked):.2f} with borderline)")  # fmt: skip
 
 
 def main() -> None:
@@ -149,6 +180,7 @@ def main() -> None:
     parser.add_argument("--corpus", action="store_true", help="also run over every patient turn of train.txt")
     parser.add_argument("--sample", type=int, default=0, help="print this many random corpus fires")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--labels", help="hand-check labels of the sampled fires (benchmarks/triage_handcheck.json)")
     parser.add_argument("--tuning_only", action="store_true", help="leave the held-out sets unread (while tuning)")
     args = parser.parse_args()
     print(machine())
@@ -170,7 +202,7 @@ def main() -> None:
     print("\nguard")
     print(table(["set", "caught", "caught per reason", "false changes"], guard_rows(not args.tuning_only)))
     if args.corpus:
-        corpus_check(args.sample, args.seed)
+        corpus_check(args.sample, args.seed, args.labels)
 
 
 if __name__ == "__main__":
