@@ -41,7 +41,7 @@ _IMMEDIATE = re.compile(r"现在|目前|此刻|这会儿?|正在|还在|刚才|�
 _NOW_FRAME = re.compile(rf"{_IMMEDIATE.pattern}|今天|今早|今晚|这两天|这几天|这次|又|第一次|头一次|从来没")
 # A now-clause that only dates the story ("现在12岁", "现在二十年过去了", "现在好了") anchors nothing.
 _NO_ANCHOR = re.compile(
-    r"注意|饮食|能不能|可不可以|能否|还能|需要|要不要|岁|年|个月|多久|很久|以来|过去"
+    r"注意|饮食|食疗|调理|留意|治疗|怎么治|能不能|可不可以|能否|还能|需要|要不要|岁|年|个月|多久|很久|以来|过去"
     r"|好了|好多了|没事|正常|稳定|控制|恢复|缓解|消失|不[疼痛]了"
 )
 _PAST_FRAME = re.compile(
