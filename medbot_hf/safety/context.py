@@ -92,6 +92,7 @@ _MANAGE = re.compile(
     r"|遗传|偏方|康复|后遗症|怎么治疗|如何治疗|怎样治疗|治疗(?:方法|效果|费用|多久|周期|办法)|手术(?:治疗|效果|费用)"
 )
 # Something going on today ("今天又抽个不停"), not a story dated today.
+_ONSET = re.compile(r"突然|忽然|一下子|猛地")  # a sudden onset told as now, not in a past or resolved story
 _LIVE_TODAY = re.compile(r"(?:今天|今早|今晚|这次|又)[^，]*(?:不停|没停|一直|持续|还|越来越|止不住|停不下)")
 _LIST_TAIL = re.compile(r"等(?:症状|情况|不适|表现|现象)?$")
 _SENTENCE = re.compile(r"[。！？；!?;\n]+")
@@ -148,8 +149,8 @@ def present_part(text: str) -> str:
     """
     kinds = clause_kinds(text)
     if _MANAGE.search(text) and _ILLNESS.search(text):
-        live = [c for c, k in kinds if k == "now" and (_IMMEDIATE.search(c) or _LIVE_TODAY.search(c))]
-        if not [c for c in live if not _NO_ANCHOR.search(c)]:
+        live = [c for c, k in kinds if k == "now" and not _NO_ANCHOR.search(c)]
+        if not [c for c in live if _IMMEDIATE.search(c) or _LIVE_TODAY.search(c) or _ONSET.search(c)]:
             return ""  # "女儿上周抽搐，诊断为癫痫，哪家医院好": a question about the illness, nothing going on now
     anchored = any(k == "now" and _NOW_FRAME.search(c) and not _NO_ANCHOR.search(c) for c, k in kinds)
     keep = ("now", "past", "chronic") if anchored else ("now",)
