@@ -65,7 +65,7 @@ def test_case_sets_are_large_and_cover_every_category():
     assert len(held_out["urgent"]) >= 20 and len(held_out["ordinary"]) >= 20
     for category in CATEGORIES:
         assert sum(c == category for _, c in tuning["urgent"]) >= 5, category
-    assert {c for split in CASES.values() for _, c in split["urgent"]} <= set(CATEGORIES)
+    assert {c for split in CASES.values() for _, c in split.get("urgent", [])} <= set(CATEGORIES)
 
 
 def report(split: str) -> dict[str, float]:
@@ -205,7 +205,8 @@ def test_clause_kinds_read_the_frame_of_a_story():
 
     assert clause_kinds("两天前摔了头，今天一直吐") == [("两天前摔了头", "past"), ("今天一直吐", "now")]
     assert present_part("两天前摔了头，今天一直吐") == "两天前摔了头，今天一直吐"  # the past is context for now
-    assert present_part("十年前突然抽搐不停，送医院后诊断为癫痫，现在饮食要注意什么") == "现在饮食要注意什么"
+    assert present_part("十年前突然抽搐不停，送医院后诊断为癫痫，现在偶尔头晕") == "现在偶尔头晕"
+    assert present_part("十年前突然抽搐不停，送医院后诊断为癫痫，现在饮食要注意什么") == ""  # an illness question
     assert [k for _, k in clause_kinds("我没有发烧、呼吸困难等症状，只是嗓子干")] == ["denied", "denied", "now"]
     assert [k for _, k in clause_kinds("孩子没有尿，也没有眼泪")] == ["now", "now"]  # signs, not denials
     assert [k for _, k in clause_kinds("窒息多久会脑死亡")] == ["general"]
