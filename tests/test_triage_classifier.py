@@ -108,11 +108,17 @@ def test_calm_questions_stay_calm(text):
     assert triage(text) == NOT_URGENT
 
 
-def test_a_rule_fire_is_kept_as_it_is():
-    for text, _, _ in WRITTEN[::7]:
+def test_a_rule_fire_is_kept_unless_the_downgrade_drops_it():
+    """Before the downgrade a rule fire is the result as it is; the downgrade (medbot_hf.safety.context) may drop it,
+    which on the written data happens only to routine messages ("溺水多长时间会脑死亡", "我没有吐血，只是胃有点不舒服")."""
+    dropped = []
+    for text, _, sign in WRITTEN:
         rule = rule_triage(text)
         if rule.urgent:
-            assert triage(text) == rule
+            assert triage(text, downgrade=False) == rule
+            if not triage(text).urgent:
+                dropped.append(sign)
+    assert dropped and set(dropped) == {"-"}
 
 
 def test_parser_defaults_are_the_shipped_recipe():
