@@ -17,7 +17,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -273,10 +273,13 @@ def create_app(
     def request_log(request: Request, messages: list[dict]) -> RequestLog:
         return RequestLog(request.url.path, messages, log_messages)
 
+    page_html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")  # the input box takes the server's limit
+    page_html = page_html.replace("{max_message_chars}", str(limits.max_message_chars))
+
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
-    async def page() -> FileResponse:
+    async def page() -> HTMLResponse:
         headers = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff"}
-        return FileResponse(STATIC_DIR / "index.html", headers=headers)
+        return HTMLResponse(page_html, headers=headers)
 
     @app.api_route("/health", methods=["GET", "HEAD"])
     async def health() -> dict:

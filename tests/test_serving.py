@@ -183,6 +183,7 @@ def test_page_headers_and_openapi(api):
     base, _ = api
     page = httpx.get(base + "/")
     assert page.status_code == 200 and "不是医生" in page.text
+    assert f'maxlength="{ServeLimits().max_message_chars}"' in page.text  # the server's own limit, not a copy
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"
     assert httpx.get(base + "/static/app.js").status_code == 200
