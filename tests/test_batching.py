@@ -119,3 +119,16 @@ def test_sixteen_concurrent_streams_all_finish(chat_model):
     assert all(r.finish_reason in ("stop", "length") for r, _ in results)
     assert all(r.reply.completion_tokens <= 10 + i for i, (r, _) in enumerate(results))
     assert scheduler.steps < sum(r.reply.completion_tokens for r, _ in results)  # rows shared decode steps
+
+
+def test_seeded_reply_with_every_batched_processor_equals_generate_replies(chat_model):
+    """Temperature, top-k, top-p, repetition penalty and min_new_tokens (all of `medbot_hf.sampling`'s batched
+    processors): the scheduler's seeded reply equals `generate_replies`', alone and among rows of other settings."""
+    model, tok = chat_model
+    settings = {"do_sample": True, "temperature": 0.7, "top_k": 8, "top_p": 0.9, "repetition_penalty": 1.2,
+                "min_new_tokens": 4, "max_new_tokens": 24}  # fmt: skip
+    expected = [generate_replies(model, tok, [h], **settings, seed=7)[0] for h in HISTORIES]
+    scheduler = Scheduler(model, tok, max_batch_size=16)
+    others = [(h, {**SAMPLED, "top_p": 0.5, "max_new_tokens": 6 + i}) for i, h in enumerate(HISTORIES)]
+    results = run(scheduler, [*others[:2], *[(h, {**settings, "seed": 7}) for h in HISTORIES], *others[2:]])
+    assert [r.reply for r, _ in results[2:6]] == expected
