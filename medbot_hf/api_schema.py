@@ -89,8 +89,11 @@ class SimilarConsultation(BaseModel):
     """A real (question, answer) pair of the training corpus, retrieved by BM25: not generated."""
 
     question: str = Field(description="The patient's question, as in the training corpus")
-    answer: str = Field(description="The real doctor's answer to it")
+    answer: str = Field(
+        description="The real doctor's answer to it, through the reply guard (another patient's doses are replaced)"
+    )
     score: float = Field(description="BM25 score of the question against the request's last message")
+    guard: Guard = Field(description="Whether the guard changed the answer, and why")
 
 
 class SimilarConsultations(BaseModel):

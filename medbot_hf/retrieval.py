@@ -22,6 +22,7 @@ import bm25s
 import numpy as np
 
 from .chat_format import split_system
+from .safety import GuardResult, guard_reply
 
 logger = logging.getLogger(__name__)
 INDEX_DIR = "retrieval_index"
@@ -143,17 +144,29 @@ class RetrievalIndex:
         return self.search_many([query], k)[0]
 
 
+def shown_answer(consultation: Consultation) -> GuardResult:
+    """A retrieved doctor's answer as a user may see it: through the reply guard, as a generated reply is. A real
+    answer holds another patient's doses as often as not, and those are not this user's to follow."""
+    return guard_reply(consultation.answer)
+
+
 def format_consultations(found: list[Consultation]) -> str:
-    """The retrieved consultations as plain text under :data:`SIMILAR_LABEL`, for the terminal."""
+    """The retrieved consultations as plain text under :data:`SIMILAR_LABEL`, for the terminal (answers guarded)."""
     lines = [f"[{SIMILAR_LABEL}]"]
     for i, c in enumerate(found, 1):
-        lines += [f"  {i}. 患者: {c.question}", f"     医生(真实回答): {c.answer}"]
+        lines += [f"  {i}. 患者: {c.question}", f"     医生(真实回答): {shown_answer(c).text}"]
     return "\n".join(lines)
 
 
 def consultations_json(found: list[Consultation]) -> dict:
-    """The retrieved consultations as the API's `similar_consultations` object: the label and the items."""
-    return {"label": SIMILAR_LABEL, "items": [dataclasses.asdict(c) for c in found]}
+    """The retrieved consultations as the API's `similar_consultations` object: the label and the items, each answer
+    guarded, with `guard` saying whether the guard changed it and why (as `medbot.guard` does for a reply)."""
+    items = []
+    for c in found:
+        guarded = shown_answer(c)
+        guard = {"changed": guarded.changed, "reasons": list(guarded.reasons)}
+        items.append({**dataclasses.asdict(c), "answer": guarded.text, "guard": guard})
+    return {"label": SIMILAR_LABEL, "items": items}
 
 
 def build_corpus_index(dialogues, corpus_path: str | None, description: str) -> RetrievalIndex:

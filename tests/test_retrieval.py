@@ -9,7 +9,17 @@ from conftest import SAMPLE_TRAIN
 
 from medbot_hf.corpus import read_corpus
 from medbot_hf.index_cli import main as index_main
-from medbot_hf.retrieval import RetrievalIndex, bigrams, build_corpus_index, file_sha256, load_model_index, qa_pairs
+from medbot_hf.retrieval import (
+    RetrievalIndex,
+    bigrams,
+    build_corpus_index,
+    consultations_json,
+    file_sha256,
+    format_consultations,
+    load_model_index,
+    qa_pairs,
+)
+from medbot_hf.safety import guard_reply
 
 
 def test_bigrams_stay_inside_runs_of_characters():
@@ -81,3 +91,18 @@ def test_medbot_index_errors_name_the_path(tmp_path):
         index_main(["--model_name_or_path", str(tmp_path / "none"), "--corpus", str(SAMPLE_TRAIN)])
     with pytest.raises(SystemExit, match="missing.txt"):
         index_main(["--model_name_or_path", str(tmp_path), "--corpus", str(tmp_path / "missing.txt")])
+
+
+def test_retrieved_answers_are_shown_through_the_reply_guard():
+    index = RetrievalIndex.build(
+        [("发烧38度5怎么办", "可以口服布洛芬混悬液，每次10毫升，一天三次。多喝水，注意休息。"),
+         ("嗓子疼怎么办", "多喝温水，少吃辛辣，观察两三天。")]
+    )  # fmt: skip
+    dosed, plain = index.search("发烧38度5怎么办", 1)[0], index.search("嗓子疼怎么办", 1)[0]
+    assert "每次10毫升" in dosed.answer  # the index keeps the real text (the retrieval baseline scores it)
+    shown = consultations_json([dosed, plain])["items"]
+    assert "每次10毫升" not in shown[0]["answer"] and "多喝水，注意休息。" in shown[0]["answer"]
+    assert shown[0]["guard"] == {"changed": True, "reasons": ["dose"]}
+    assert shown[1]["answer"] == plain.answer and shown[1]["guard"] == {"changed": False, "reasons": []}
+    text = format_consultations([dosed])
+    assert "每次10毫升" not in text and guard_reply(dosed.answer).text in text
