@@ -9,7 +9,10 @@
 Sets:
 - `tests/data/triage_cases.json` `tuning`: written by the rule author, the rules were shaped on it.
 - `tests/data/triage_heldout.json`: written blind from the standards before the rules, frozen; never tuned on.
-- `tests/data/guard_cases.json` `tuning` and `tests/data/guard_heldout.json` (blind, frozen) for the guard.
+- `tests/data/triage_blind.json` (`blind-2`): a second blind set, written later by another writer who saw no rule,
+  test or case file, frozen; its `other` cases are emergencies of no listed category (recall only: no category fits).
+- `tests/data/guard_cases.json` `tuning` and `tests/data/guard_heldout.json` (blind, frozen) for the guard, and
+  `tests/data/guard_blind.json` (`blind-2`, as above).
 Triage is the rules plus the shipped classifier (`medbot_hf.safety.triage`); the overall table also scores the rules
 alone (`rule_triage`) and the classifier alone, and the timings give the classifier's load time (a fresh process, first
 call) and the time per message of rules, classifier and both.
@@ -52,6 +55,8 @@ def triage_sets(held_out: bool) -> dict[str, tuple[list, list]]:
     if held_out:
         held = load("triage_heldout.json")
         sets["held-out"] = (held["urgent"], held["routine"])
+        blind = load("triage_blind.json")  # a second writer, later, who saw no rule, test or case file
+        sets["blind-2"] = (blind["urgent"], blind["routine"])
     return sets
 
 
@@ -108,6 +113,8 @@ def guard_rows(held_out: bool) -> list[list[str]]:
     if held_out:
         held = load("guard_heldout.json")
         sets["held-out"] = {"flag": held["fire"], "ok": held["keep"]}
+        blind = load("guard_blind.json")
+        sets["blind-2"] = {"flag": blind["fire"], "ok": blind["keep"]}
     for name, cases in sets.items():
         by_reason = Counter(r for _, r in cases["flag"])
         caught = Counter(r for t, r in cases["flag"] if guard_reply(t).changed)
@@ -187,7 +194,7 @@ def main() -> None:
     print(machine())
     sets = triage_sets(not args.tuning_only)
     headers = ["category"] + [f"{s} {m}" for s in sets for m in ("recall", "right", "false alarms")]
-    print(table(headers, [category_row(c, sets) for c in CATEGORIES]))
+    print(table(headers, [category_row(c, sets) for c in (*CATEGORIES, "other")]))  # other: blind-2's uncategorised
     print()
     checks = {"rules + classifier": triage, "rules alone": rule_triage, "classifier alone": model_only}
     rows = [[f"{n} ({c})", *overall_row(n, *s, check)[1:]] for n, s in sets.items() for c, check in checks.items()]

@@ -1,7 +1,8 @@
-"""Structure of the frozen held-out sets (tests/data/triage_heldout.json, tests/data/guard_heldout.json).
+"""Structure of the frozen held-out sets (tests/data/triage_heldout.json, tests/data/guard_heldout.json, and the second
+blind pair triage_blind.json, guard_blind.json).
 
-These files were written before the triage rules and the reply guard, by a helper who never saw them (see each file's
-"about"). This test checks only their shape and that their content has not changed; it says nothing about the rules.
+The first pair was written before the triage rules and the reply guard, by a helper who never saw them; the second
+pair later, by another helper who never saw the rules, the tests or any case file (see each file's "about"). This test checks only their shape and that their content has not changed; it says nothing about the rules.
 The pinned digests make any edit to a case fail here: the sets are frozen, never to be tuned on or "fixed".
 """
 
@@ -22,6 +23,8 @@ MIN_GUARD = 40
 DIGESTS = {
     "triage_heldout.json": "fcdb22733710968dbc1a4d1c04e66ab096951357a728dd32e18913aae309b00b",
     "guard_heldout.json": "a92c4ba97567931d49c6909c66cf6d49658f695331b670127116eb05829850a3",
+    "triage_blind.json": "0bb2995db7646db9e84425b128c5dc9ec89a2a7c111aeb192c079a8921a14b8f",
+    "guard_blind.json": "46bdf8375f3b017a9118788734671faf659fdb935c2edf24bf4c11b9c720dcfb",
 }
 
 
@@ -70,3 +73,16 @@ def test_guard_heldout_structure():
     texts = [text for text, _ in obj["fire"]] + obj["keep"]
     duplicated = [text for text, n in Counter(texts).items() if n > 1]
     assert not duplicated, duplicated
+
+
+def test_blind_sets_structure():
+    triage_cases, guard_cases = _load("triage_blind.json"), _load("guard_blind.json")
+    categories = set(_load("triage_heldout.json")["categories"]) | {"other"}  # other: an emergency of no category
+    for kind in ("urgent", "routine"):
+        counts = Counter(category for _, category in triage_cases[kind])
+        assert set(counts) == categories and min(counts.values()) >= 8, (kind, counts)
+    texts = [text for text, _ in triage_cases["urgent"] + triage_cases["routine"]]
+    assert all(isinstance(t, str) and t for t in texts) and len(set(texts)) == len(texts)
+    reasons = Counter(reason for _, reason in guard_cases["fire"])
+    assert set(reasons) == GUARD_REASONS and min(reasons.values()) >= 25, reasons
+    assert len(guard_cases["keep"]) >= 80 and all(isinstance(t, str) and t for t in guard_cases["keep"])
