@@ -188,6 +188,13 @@ def test_a_run_stopped_after_its_last_checkpoint_finishes_without_another_step(t
     assert (out / "model.safetensors").exists() and (out / "README.md").exists()
 
 
+def sigint_default() -> None:
+    """In the child before exec: Ctrl-C as in a terminal's foreground job. A job that a non-interactive shell starts
+    in the background (`cmd &`, as some CI runners and `nohup` scripts do) inherits SIGINT ignored, and Python then
+    leaves it ignored, so the interrupt under test would never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 @pytest.mark.parametrize("recipe", RECIPES)
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -195,7 +202,9 @@ def test_interrupt_is_one_line_naming_step_and_checkpoint(tmp_path, recipe, sign
     command = recipe_command(recipe, tmp_path, "--max_steps", "2000", "--save_steps", "5")
     out = tmp_path / "out"
     layout = "accelerate" if recipe == "finetune_accelerate" else "trainer"
-    process = subprocess.Popen(command, env=run_env(), stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        command, env=run_env(), stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=sigint_default
+    )
     deadline = time.monotonic() + 300
     while find_resume_checkpoint(str(out), layout) is None:
         assert process.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
