@@ -145,22 +145,27 @@ def snapshot(folder) -> dict:
     }
 
 
+def run_recipe(recipe: str, tmp_path, *extra: str) -> subprocess.CompletedProcess:
+    """`recipe` with the tiny run's flags plus `extra`, as a user runs it; it must exit 0."""
+    done = subprocess.run(recipe_command(recipe, tmp_path, *extra), env=run_env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+SHORT_RUN = ("--max_steps", "10", "--save_steps", "5", "--eval_steps", "5")
+
+
 @pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_rerun_of_a_finished_run_changes_nothing_and_a_larger_max_steps_goes_on(tmp_path, recipe):
-    short = ["--max_steps", "10", "--save_steps", "5", "--eval_steps", "5"]
-    first = subprocess.run(recipe_command(recipe, tmp_path, *short), env=run_env(), capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr[-3000:]
+    run_recipe(recipe, tmp_path, *SHORT_RUN)
     out = tmp_path / "out"
     before = snapshot(out)
-    again = subprocess.run(recipe_command(recipe, tmp_path, *short), env=run_env(), capture_output=True, text=True)
-    assert again.returncode == 0, again.stderr[-3000:]
+    again = run_recipe(recipe, tmp_path, *SHORT_RUN)
     assert f"{out} already holds a finished run (10 steps, max_steps 10); nothing was changed" in again.stdout
     assert f"to start over, remove {out} or give another --output_dir" in again.stdout
     assert snapshot(out) == before and not (out / "checkpoint-11").exists()  # not one byte, not one step more
-    longer = ["--max_steps", "15", "--save_steps", "5", "--eval_steps", "5"]
-    more = subprocess.run(recipe_command(recipe, tmp_path, *longer), env=run_env(), capture_output=True, text=True)
-    assert more.returncode == 0, more.stderr[-3000:]
+    more = run_recipe(recipe, tmp_path, "--max_steps", "15", "--save_steps", "5", "--eval_steps", "5")
     assert f"Resuming from {out / 'checkpoint-10'}" in more.stderr
     assert "went to max_steps=10; this one goes on to max_steps=15. The linear learning-rate schedule" in more.stderr
     state = json.loads((out / "trainer_state.json").read_text())
@@ -173,15 +178,12 @@ def test_rerun_of_a_finished_run_changes_nothing_and_a_larger_max_steps_goes_on(
 @pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_a_run_stopped_after_its_last_checkpoint_finishes_without_another_step(tmp_path, recipe):
-    short = ["--max_steps", "10", "--save_steps", "5", "--eval_steps", "5"]
-    first = subprocess.run(recipe_command(recipe, tmp_path, *short), env=run_env(), capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr[-3000:]
+    run_recipe(recipe, tmp_path, *SHORT_RUN)
     out = tmp_path / "out"
     for path in out.iterdir():  # what a kill between the last checkpoint and the final folder leaves
         if not path.name.startswith("checkpoint-"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    again = subprocess.run(recipe_command(recipe, tmp_path, *short), env=run_env(), capture_output=True, text=True)
-    assert again.returncode == 0, again.stderr[-3000:]
+    again = run_recipe(recipe, tmp_path, *SHORT_RUN)
     assert f"Resuming from {out / 'checkpoint-10'}" in again.stderr
     state = json.loads((out / "trainer_state.json").read_text())
     assert state["global_step"] == state["max_steps"] == 10 and not (out / "checkpoint-11").exists()
