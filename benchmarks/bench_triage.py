@@ -18,7 +18,8 @@ alone (`rule_triage`) and the classifier alone, and the timings give the classif
 call) and the time per message of rules, classifier and both.
 Recall: the share of a category's urgent cases flagged urgent at all; right: flagged with that category; false
 alarms: the share of that category's calm cases ("中暑了怎么预防") flagged urgent. The corpus check reports the
-fire rate per category over real patient turns, before and after the downgrade (`medbot_hf.safety.context`); the
+fire rate per category over real patient turns, each read with its dialogue's earlier patient turns as the answer
+pipeline reads it, before and after the downgrade (`medbot_hf.safety.context`); the
 printed sample is for a person to judge, and `--labels` scores it from a file of such judgements (turn index,
 fingerprint and label per fire; no corpus text, which is research-only).
 """
@@ -125,11 +126,13 @@ def guard_rows(held_out: bool) -> list[list[str]]:
     return rows
 
 
-def patient_turns(path) -> list[str]:
-    """Every patient line (even lines of each dialogue) of a GPT2-chitchat corpus file."""
+def patient_turns(path) -> list[tuple[str, list[str]]]:
+    """Every patient line (even lines of each dialogue) of a GPT2-chitchat corpus file, each with the patient's
+    earlier lines of its dialogue: what the answer pipeline triages (`medbot_hf.pipeline.start_answer`)."""
     turns = []
     for dialogue in path.read_text(encoding="utf-8").split("\n\n"):
-        turns += [line for line in dialogue.split("\n") if line][0::2]
+        patient = [line for line in dialogue.split("\n") if line][0::2]
+        turns += [(turn, patient[:k]) for k, turn in enumerate(patient)]
     return turns
 
 
@@ -142,18 +145,21 @@ def corpus_check(sample: int, seed: int, labels_file: str | None) -> None:
     if not SHARED_TRAIN.exists():
         print(f"\ncorpus check skipped: {SHARED_TRAIN} not found")
         return
-    turns = patient_turns(SHARED_TRAIN)
+    dialogue_turns = patient_turns(SHARED_TRAIN)
+    turns = [turn for turn, _ in dialogue_turns]
     start = time.perf_counter()
-    results = [triage(t) for t in turns]
+    results = [triage(t, history) for t, history in dialogue_turns]
     per_call = (time.perf_counter() - start) / len(turns) * 1e6
     fires = [(i, t, r.category) for i, (t, r) in enumerate(zip(turns, results, strict=True)) if r.urgent]
     before = Counter(r.category for r in map(partial(triage, downgrade=False), turns) if r.urgent)
     by_rules = Counter(c for _, t, c in fires if rule_triage(t).urgent)
+    follow_ups = sum(bool(dialogue_turns[i][1]) for i, *_ in fires)
     counts = Counter(c for *_, c in fires)
     mean_chars = sum(map(len, turns)) / len(turns)
     print(f"\nreal corpus: {len(turns)} patient turns of {SHARED_TRAIN.name}, {len(fires)} fires "
           f"({len(fires) / len(turns):.2%}; {sum(by_rules.values())} by the rules, the rest by the classifier; "
-          f"{sum(before.values())} ({sum(before.values()) / len(turns):.2%}) before the downgrade), "
+          f"{follow_ups} on follow-up turns, read with their dialogue's earlier patient turns; "
+          f"{sum(before.values())} ({sum(before.values()) / len(turns):.2%}) before the downgrade, each turn alone), "
           f"{per_call:.0f} µs/turn (mean {mean_chars:.0f} chars)")  # fmt: skip
     rows = [[c, counts[c], by_rules[c], f"{counts[c] / len(turns):.3%}", before[c]] for c in CATEGORIES]
     print(table(["category", "fires", "by rules", "fire rate", "before downgrade"], rows))

@@ -3,7 +3,8 @@
 Generation stays with the caller (a scheduler request, a streamer, one batched `generate` call in evaluation); an
 :class:`Answer` does everything around it, the same way on every surface:
 
-1. triage: :func:`start_answer` checks the patient's last message for red flags (:func:`medbot_hf.safety.triage`);
+1. triage: :func:`start_answer` checks the patient's last message, with their earlier turns, for red flags
+   (:func:`medbot_hf.safety.triage`);
 2. generate: the caller runs the model and passes its text to :meth:`Answer.feed` piece by piece (streaming), or
    whole to :meth:`Answer.complete`;
 3. guard: each sentence is checked as soon as it is complete (:class:`medbot_hf.safety.StreamGuard`), so a streamed
@@ -80,8 +81,10 @@ class Answer:
 
 
 def start_answer(messages: list[dict[str, str]]) -> Answer:
-    """Step 1 of the pipeline: triage the patient's last message (`messages` ends with the patient's turn)."""
-    return Answer(triage(messages[-1]["content"]))
+    """Step 1 of the pipeline: triage the patient's last message (`messages` ends with the patient's turn), read with
+    the patient's earlier turns of the dialogue (a short follow-up is weighed in its dialogue)."""
+    history = [m["content"] for m in messages[:-1] if m["role"] == "user"]
+    return Answer(triage(messages[-1]["content"], history))
 
 
 def answer_replies(histories: list[list[dict[str, str]]], replies: list[str]) -> list[Answer]:

@@ -74,7 +74,7 @@ _ILLNESS = re.compile(
     r"|过敏|窒息|烧伤|烫伤|休克|中毒"
 )
 _KNOWLEDGE = re.compile(
-    r"(?:会|能|可以|可不可以|能不能)[^，]{0,10}[吗么]|会不会|多久|多长时间|是多少|有哪些|有何|有些什么|为什么会|为何"
+    r"(?:会|能|可以|可不可以|能不能)[^，]{0,10}[吗么]|会不会|(?:是不是|是否)(?:会|能|可以)|多久|多长时间|是多少|有哪些|有何|有些什么|为什么会|为何"
     r"|有什么(?:症状|表现|危害|影响|后果|区别|原因|特点|检查)|的(?:症状|表现|原因|危害|特点|特征|征兆|前兆)"
     r"|怎么(?:治疗|预防|护理|调理|急救)|如何(?:治疗|预防|护理|急救|应对)"
     r"|哪家|哪个医院|什么医院|医院在哪|能治好|治愈|根治|多少钱|费用|价位|发病(?:年龄|率)|感兴趣|科普|查资料|新闻|听说|据说"
@@ -90,6 +90,12 @@ _DENIAL = re.compile(
 _MANAGE = re.compile(
     r"哪家|什么医院|哪个医院|医院(?:好|在哪|排行)|专科|费用|多少钱|价位|能治好|治得好|治愈|根治|能不能治|忌口|饮食|调理|护理"
     r"|遗传|偏方|康复|后遗症|怎么治疗|如何治疗|怎样治疗|治疗(?:方法|效果|费用|多久|周期|办法)|手术(?:治疗|效果|费用)"
+)
+# In hospital or being treated now (not "要住院吗", nor "术后", a risk of its own for a clot).
+_IN_CARE = re.compile(
+    r"(?:正在|还在|现在在|目前在|人在|正)(?:医院|住院|icu|监护|抢救|救治|治疗|输液|吸氧|急诊)|在医院(?:里)?(?:治疗|住院|输液|观察|抢救"
+    r"|做|打|吸氧|躺|检查)|住院(?:中|期间|治疗中|观察)|住着院|在住院|还在住院|住进了?(?:医院|icu|监护)|icu|重症监护|监护室"
+    r"|抢救(?:了|中|室|过来|回来)|救治中|(?:正在|还在|在)(?:输液|打点滴|吊水|吸氧)|输着液|吊着水"
 )
 # Something going on today ("今天又抽个不停"), not a story dated today.
 _ONSET = re.compile(r"突然|忽然|一下子|猛地")  # a sudden onset told as now, not in a past or resolved story
@@ -118,9 +124,10 @@ def clause_kinds(text: str) -> list[tuple[str, str]]:
                 if hypothetical:
                     kind = "hypothetical"
                 elif (
-                    not immediate
+                    not now
+                    and not _ONSET.search(clause)
                     and _KNOWLEDGE.search(clause)
-                    and (not person or (_ILLNESS.search(clause) and not _PERSON.search(_ASKER.sub("", clause))))
+                    and (not person or not _PERSON.search(_ASKER.sub("", clause)))
                 ):
                     kind = "general"
                 elif frame == "past":
@@ -148,6 +155,8 @@ def present_part(text: str) -> str:
     clauses stay as context only when another clause says something is happening now ("两天前摔了头，今天一直吐").
     """
     kinds = clause_kinds(text)
+    if any(k in ("now", "resolved") and _IN_CARE.search(c) for c, k in kinds):
+        return ""  # "现在在医院做脑电图", "还在住院": in care already, where a call for emergency care is moot
     if _MANAGE.search(text) and _ILLNESS.search(text):
         live = [c for c, k in kinds if k == "now" and not _NO_ANCHOR.search(c)]
         if not [c for c in live if _IMMEDIATE.search(c) or _LIVE_TODAY.search(c) or _ONSET.search(c)]:

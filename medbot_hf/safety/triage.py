@@ -28,6 +28,7 @@ worded in ways nobody wrote a rule for, so :func:`triage` backs them up with a s
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Keys in priority order: when several categories match, the most specific context wins (an overdose that made
@@ -153,6 +154,11 @@ _BREATH = (
     r"|喘气{C}{0,2}(?:困难|费劲|费力)|憋(?:死|醒|得(?:慌|厉害|难受)|气得?(?:厉害|难受))|(?<![练会])憋气(?!多久|训练|练习|时间)|窒息"
     r"|(?:嘴唇|口唇|指甲|脸|嘴){C}{0,4}(?:发紫|发青|青紫|紫了|青了)|三凹|往里凹|鼻翼{C}{0,2}(?:扇|煽|一张)"
 )
+# Breathlessness severe enough on its own, however long it has lasted (NHS: "can't get words out", blue lips).
+_SEVERE_BREATH = (
+    rf"{_NEG}(?:血氧{{C}}{{0,6}}(?<![0-9])[1-8][0-9](?![0-9])|喘得?{{C}}{{0,2}}说不出话|说不出{{C}}{{0,2}}(?:话|整句)|憋死|窒息"
+    r"|(?:嘴唇|口唇|指甲|脸|嘴){C}{0,4}(?:发紫|发青|青紫|紫了|青了)|三凹|往里凹|鼻翼{C}{0,2}(?:扇|煽|一张))"
+)
 _TEMP_TAIL = r"(?:\.\d)?(?:度|℃|°)?(?![0-9岁周天个斤次分年号])"
 _HIGH_TEMP = rf"(?<![0-9.])(?:39|4[0-2]){_TEMP_TAIL}|三十九度|四十度|高烧|高热"
 _MONTHS = r"(?<![0-9一二两三四五六七八九十几孕这近前后上下每])"  # "孕8个月", "这两个月" are no baby's age
@@ -173,6 +179,18 @@ _HEAD_HIT = (
     r"|(?:撞|磕|碰|砸|摔|打)(?:到|了|伤|破)?{C}{0,3}(?:头|脑袋|后脑|额头)|头部外伤|脑外伤|颅脑"
 )
 _PREGNANT = rf"{_NEG}(?:怀孕|(?<!备)孕(?:{_NUM}|早|中|晚|期|妇)|妊娠|宫外孕|怀了|胎)"
+
+# A weak cue (breathlessness, chest tightness with sweat, blood in the stool, a bad stomach ache, "药吃多了") is a red
+# flag when it is new or getting worse, not in a long-standing or recurring complaint ("老是打嗝，总喘不过气",
+# "咳嗽一个多月，上楼喘的厉害"): the rules holding one carry this term, which fails on a message that tells a
+# complaint of days or more, or a recurring one, with no sudden onset or worsening. Strong signs (blue lips, low
+# oxygen, unable to speak, bleeding that will not stop) do not carry it.
+_LONG_STANDING = (
+    r"!^(?![\s\S]*(?:突然|忽然|一下子|猛地|越来越|加重|加剧|剧烈|受不了|救命|快不行|马上|刚才|刚刚|正在|止不住|不停))"
+    r"(?=[\s\S]*(?:经常|老是|总是|(?<!总)总(?!共|结|的|之)|时常|常常|偶尔|有时|时不时|反复|每次|每天|天天|每到|一到|长期|多年|好几年"
+    r"|[0-9一二两三四五六七八九十几半多]+(?:个)?多?(?:星期|礼拜|周|月|年)|好几天|(?<![这前])几天|[两三四五六七八九十]天"
+    r"|半年|一段时间|这段时间|最近|近来|以来|至今))"
+)
 
 # Each rule is a tuple of patterns that must all match the kept text; a leading "!" means the pattern must not.
 _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
@@ -207,6 +225,8 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
         (
             rf"(?:吃|服|喝|用)(?:多了|过量|错了?|超量)了?{{C}}{{0,4}}(?:{_DRUG})|(?:药|片)(?:吃|服|用)(?:多|过量|超量)了"
             r"|过量服药|服药过量|药物过量",
+            _LONG_STANDING,
+            r"!怕|担心|害怕|会不会|是不是|对身体|危害|伤肝|伤肾|副作用|影响",  # a worry, in general, of too much
         ),
         (_TOXIN, r"(?:吃|喝|吞|服|咽|舔)(?:了|下|进|过)"),
         (r"蘑菇|菌子|野菌", r"吃", r"吐|泻|晕|幻觉|小人"),
@@ -302,10 +322,18 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             r"|放射|窜|牵扯|牵涉|剧痛|剧烈|撕裂|压榨|濒死|喘不[上过]|透不过气|[脸面]色(?:发白|苍白)"
             r"|(?:到|至|向|往|连着|带着){C}{0,3}[左右]?(?:胳膊|手臂|臂|肩|下巴|下颌|后背|背|脖子|颈|牙)"
             r"|(?:胳膊|手臂|左臂|右臂|肩膀?|下巴|下颌|后背|背部?|牙|脖子){C}{0,5}(?:疼|痛|麻|酸)",
+            _LONG_STANDING,
         ),
         (r"(?:心梗|心肌梗死?)(?:了|发作)|(?:好像|可能|是不是|怀疑){C}{0,2}(?:心梗|心肌梗|心脏病发)",),
     ],
-    "breathing": [(rf"{_NEG}(?:{_BREATH})", r"!压力|(?:休息|歇|坐){C}{0,5}(?:就好|好了|缓解|恢复|缓过来)")],
+    "breathing": [
+        (
+            rf"{_NEG}(?:{_BREATH})",
+            r"!压力|(?:休息|歇|坐){C}{0,5}(?:就好|好了|缓解|恢复|缓过来)",
+            _LONG_STANDING,
+        ),
+        (_SEVERE_BREATH,),
+    ],
     "bleeding": [
         (
             rf"{_NEG}(?:大出血|血{{C}}{{0,10}}(?:不止|止不住|按不住|停不下|流个不停)|止不住{{C}}{{0,2}}血"
@@ -319,7 +347,7 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
         (r"[吐呕](?:了|出)?{C}{0,4}血(?!丝|压|糖|常规|检|型|脂|管|小板)", r"!刷牙|牙龈|血丝|痰"),
         (r"湿透|浸透|染红|红透", r"血|卫生巾|护垫|纱布", r"!汗"),
         (r"柏油|黑便|大便{C}{0,3}黑|拉{C}{0,2}黑", r"柏油|头晕|乏力|心慌|出冷汗|晕|[脸面]色|没力气"),
-        (r"鲜血", r"头晕|晕|心慌|乏力|[脸面]色|很多|好多|全是|都是"),
+        (r"鲜血", r"头晕|晕|心慌|乏力|[脸面]色|很多|好多|全是|都是", _LONG_STANDING),
     ],
     "head_injury": [
         (
@@ -412,6 +440,7 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
         (
             r"便血|大便{C}{0,4}(?:全是|都是|很多|大量|好多)血|拉{C}{0,3}血|马桶{C}{0,6}(?:红|血)",
             r"很多|大量|好多|全是|都是|一片|头晕|站不稳|心慌|虚",
+            _LONG_STANDING,
         ),
     ],
     "acute_abdomen": [
@@ -420,6 +449,7 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             r"|(?:肚子|腹部?)(?:很|特别|发|像)?硬(?!块|的东西|结|包)|板状|木板",
             r"直不起|打滚|受不了|剧|硬|板|碰|按|越来越|发烧|吐|刀|绞",
             r"!来月经|月经|痛经|有点|胀气",
+            _LONG_STANDING,
         ),
         (r"(?:没|不)(?:有)?(?:放屁|排气)", r"肚子|腹", r"疼|痛|胀", r"吐|呕"),
     ],
@@ -600,54 +630,77 @@ def rule_triage(text: str) -> TriageResult:
     return NOT_URGENT
 
 
-def triage(text: str, downgrade: bool = True) -> TriageResult:
+def triage(text: str, history: Sequence[str] = (), downgrade: bool = True) -> TriageResult:
     """Check a patient message for red flags that need emergency care now: the rules, then the classifier, each alarm
-    re-checked on what the message says is happening now.
+    re-checked on what the message says is happening now, a short follow-up turn read with its dialogue.
 
     A rule fire stands when the rules still fire on :func:`medbot_hf.safety.context.present_part` (the message less
     its denied, hypothetical, knowledge-question, resolved and, unless something happens now, past and chronic
-    clauses). When no rule alarm stands, the classifier (:mod:`medbot_hf.safety.classifier`, loaded once on the first
-    call) raises one if its urgency reaches its shipped threshold on the message and on its present part, with its
-    most likely category, unless the message has under seven characters of text or every clause is background or a
-    denial ("我没有胸痛，也不出汗", "如果胸痛出冷汗怎么办"). Self-harm is never downgraded by tense: a rule's self-harm
-    alarm always stands; the classifier's needs a word of that topic ("死", "活", "伤害", "药"...), since short
-    unrelated turns ("我已经在上面写明了。") can score high on it.
+    clauses); the rules read the message itself, a follow-up turn included. When no rule alarm stands, the classifier
+    (:mod:`medbot_hf.safety.classifier`, loaded once on the first call) raises one if its urgency reaches its shipped
+    threshold on the message and on its present part, with its most likely category, unless the message has under
+    seven characters of text or every clause is background or a denial ("我没有胸痛，也不出汗",
+    "如果胸痛出冷汗怎么办"). A follow-up turn with under :data:`FOLLOW_UP_CHARS` characters of text
+    ("好的，那需要吃什么药", "三次，吐了七八次。") is too short to stand on its own: its classifier alarm must
+    also hold on the dialogue's patient turns read as one message. Self-harm is never downgraded by tense or
+    dialogue: a rule's self-harm alarm always stands; the classifier's needs a word of that topic ("死", "活",
+    "伤害", "药"...), since short unrelated turns ("我已经在上面写明了。") can score high on it.
 
     Args:
         text: the patient's message, in Chinese.
-        downgrade: re-check alarms on the present part (and the classifier's self-harm alarms on a topic word);
-            `False` gives the alarms before that step, for measuring what it removes (`benchmarks/bench_triage.py`).
+        history: the patient's earlier messages of the same dialogue, oldest first (the doctor's turns left out).
+        downgrade: re-check alarms on the present part and the dialogue (and the classifier's self-harm alarms on a
+            topic word); `False` gives the alarms of the message alone before that step, for measuring what it removes
+            (`benchmarks/bench_triage.py`).
 
     Returns:
         A :class:`TriageResult` with the category's advice, or a non-urgent result (`category=None`, `advice=""`).
     """
     from .classifier import shipped_model  # imported here: classifier and context import this module's helpers
-    from .context import present_part
 
-    whole = "，".join(split_clauses(text))
-    present = None
-    result = rule_triage(text)
+    result = _rule_alarm(text, downgrade)
     if result.urgent:
-        if result.category == "self_harm" or not downgrade:
-            return result
-        present = present_part(text)
-        if present == whole or rule_triage(present).urgent:
-            return result
+        return result
     if len(_CONTENT.findall(text)) < _MIN_CHARS or not _tells_something_now(text):
         return NOT_URGENT
     model = shipped_model()
     urgency, category = model.predict(text)
     if urgency < model.threshold:
         return NOT_URGENT
+    alarm = TriageResult(urgent=True, category=category, advice=ADVICE[category])
     if not downgrade:
-        return TriageResult(urgent=True, category=category, advice=ADVICE[category])
+        return alarm
     if category == "self_harm":
-        return TriageResult(True, category, ADVICE[category]) if _SELF_HARM_TOPIC.search(text) else NOT_URGENT
-    present = present_part(text) if present is None else present
-    if present == whole or model.predict(present)[0] >= model.threshold:
-        return TriageResult(urgent=True, category=category, advice=ADVICE[category])
-    return NOT_URGENT
+        return alarm if _SELF_HARM_TOPIC.search(text) else NOT_URGENT
+    if not _stands_now(text, lambda part: model.predict(part)[0] >= model.threshold):
+        return NOT_URGENT
+    if history and len(_CONTENT.findall(text)) < FOLLOW_UP_CHARS:
+        dialogue = "。".join([*history, text])
+        if model.predict(dialogue)[0] < model.threshold:
+            return NOT_URGENT  # "三次，吐了七八次。" after a long story of a stomach upset: no emergency of its own
+    return alarm
 
+
+def _rule_alarm(text: str, downgrade: bool) -> TriageResult:
+    """The rules' alarm on `text`, dropped when the downgrade finds it does not stand on what happens now."""
+    result = rule_triage(text)
+    if not result.urgent or result.category == "self_harm" or not downgrade:
+        return result
+    return result if _stands_now(text, lambda part: rule_triage(part).urgent) else NOT_URGENT
+
+
+def _stands_now(text: str, fires) -> bool:
+    """Whether an alarm of `fires` (a check of a text) stands on what `text` says is happening now."""
+    from .context import present_part
+
+    present = present_part(text)
+    return present == "，".join(split_clauses(text)) or fires(present)
+
+
+# A follow-up turn shorter than this (characters of text) gets a classifier alarm only when the dialogue's patient
+# turns, read as one message, still score urgent: answers to the doctor's questions ("两次。体温38，水样的。") hold
+# too few n-grams of their own to weigh, and most of them carry on a story told in the first turn.
+FOLLOW_UP_CHARS = 20
 
 # Too short to weigh: a bare topic word ("发烧", "头") or a follow-up turn read out of its dialogue ("全身没力气。",
 # "胀气。想吐。") is no emergency the classifier may call; the rules still read every message.
