@@ -15,8 +15,8 @@ import pytest
 
 from medbot_hf.safety import ADVICE, CATEGORIES, NOT_URGENT, rule_triage, triage
 from medbot_hf.safety.classifier import BUCKETS, NONE, feature_ids, load_model, shipped_model, weights_path
+from medbot_hf.safety.context import tells_something_now
 from medbot_hf.safety.train_triage import TRAIN_FILE, fit, make_parser, read_train_file
-from medbot_hf.safety.triage import _tells_something_now
 
 WRITTEN = read_train_file()
 
@@ -132,9 +132,9 @@ def test_parser_defaults_are_the_shipped_recipe():
 )
 def test_emergency_openings_are_not_read_as_denials(text):
     """Clauses opening with 无/未/不会/都不 can be emergencies: the classifier's denial filter must not silence them."""
-    assert _tells_something_now(text)
+    assert tells_something_now(text)
 
 
 @pytest.mark.parametrize("text", ["我没有胸痛，也不出汗", "并没有发烧", "否认胸痛"])
 def test_denials_tell_nothing_now(text):
-    assert not _tells_something_now(text)
+    assert not tells_something_now(text)

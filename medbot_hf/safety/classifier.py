@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .triage import _is_background, split_clauses
+from .context import is_background, split_clauses
 
 BUCKETS = 2**16  # rows of the hashed n-gram table; 2**16 x 34 float16 is 4.5 MB
 NGRAMS = (1, 2, 3)
@@ -38,7 +38,7 @@ _NOW_CRC, _BACKGROUND_CRC = zlib.crc32(b"n\x00"), zlib.crc32(b"b\x00")  # the cl
 
 def clauses(text: str) -> list[tuple[str, bool]]:
     """The message as `(clause, is_background)` pairs, split and normalised as the rules do."""
-    return [(c, _is_background(c)) for c in split_clauses(text)]
+    return [(c, is_background(c)) for c in split_clauses(text)]
 
 
 def feature_ids(text: str) -> np.ndarray:

@@ -20,15 +20,20 @@ A message is read sentence by sentence (at 。！？；), each sentence clause b
 Self-harm is never downgraded: :func:`medbot_hf.safety.triage.triage` keeps its alarms whatever the tense.
 
 Pure regex work on the few messages that raise an alarm; when every clause is about now, the part is the message.
+
+This module is the one reader of tense and denial: the rules and the classifier read clauses through
+:func:`split_clauses` and :func:`is_background` (a clause on its own), the classifier's alarms need
+:func:`tells_something_now`, and :func:`clause_kinds` reads the same patterns with each sentence's frame.
 """
 
 from __future__ import annotations
 
 import re
 
-from .triage import split_clauses
-
 _NUM = "[0-9一二两三四五六七八九十几半多]"
+_SPLIT = re.compile(r"[，。！？；、,!?;:：\n\s…~]+|\.(?![0-9])")
+# Full-width digits and dots reach us from Chinese input methods; fold them so "３９．５度" reads like "39.5度".
+_FOLD = str.maketrans("０１２３４５６７８９．ＣＯ", "0123456789.co")
 # The person the message is about; a knowledge question has none.
 _PERSON = re.compile(
     r"我|俺|本人|咱|他|她|孩子|小孩|宝宝|宝贝|儿子|女儿|闺女|娃|老公|老婆|丈夫|妻子|爱人|爸|妈|爷|奶|姥|外婆|外公"
@@ -44,10 +49,17 @@ _NO_ANCHOR = re.compile(
     r"注意|饮食|食疗|调理|留意|治疗|怎么治|能不能|可不可以|能否|还能|需要|要不要|岁|年|个月|多久|很久|以来|过去"
     r"|好了|好多了|没事|正常|稳定|控制|恢复|缓解|消失|不[疼痛]了"
 )
+# The distant past ("以前", "去年", "三年前", "有过"): a clause with it and nothing said now is background on its own.
+_LONG_AGO = (
+    r"(?<!分钟)(?<!小时)(?<!钟头)(?<!会儿)(?<!刚)(?:以前|之前)|从前|(?<![晕昏死])过去|曾经|早年|小时候|年轻(?:的)?时|去年|前年"
+    r"|[0-9一二两三四五六七八九十几]+年前|多年前|上次|上一次|那次"
+)
+_EXPERIENCED = r"(?:有|得|患|犯|发作|中风|晕倒|出现)过(?!敏)"  # "有过一次晕倒"
+# A past frame of a story: the distant past, or a recent one ("前几天", "上周", "三天前", "当时") that lasts to a
+# clause saying now.
 _PAST_FRAME = re.compile(
-    rf"前几天|前段时间|前阵子|前一段时间|上周|上个?星期|上个?月|{_NUM}+(?:个)?(?:天|周|星期|月|年)半?(?:之|以)?前|去年|前年|当时"
-    r"|那次|那天|那时|有一次|有次|(?<!分钟)(?<!小时)(?<!钟头)(?<!会儿)(?<!刚)(?:以前|之前)|从前|曾经|小时候|年轻(?:的)?时|早年"
-    r"|上次|上一次"
+    rf"{_LONG_AGO}|前几天|前段时间|前阵子|前一段时间|上周|上个?星期|上个?月|{_NUM}+(?:个)?(?:天|周|星期|月|年)半?(?:之|以)?前"
+    r"|当时|那天|那时|有一次|有次"
 )
 _ONGOING = re.compile(r"开始|起|以来|至今|到现在|直到|一直(?!有|都|是)")  # "三天前开始胸痛" goes on now
 _NOT = r"(?<!没)(?<!没有)(?<!不)(?<!未)(?<!不见)(?<!还没)"
@@ -68,6 +80,22 @@ _HYPOTHETICAL = re.compile(
     r"如果|假如|假设|万一|要是|假若|一旦|(?:怕|担心|害怕|生怕)(?:[^，]{0,8}(?:会|就|哪天|那天|万一|以后|将来|一旦|突然)|$)"
     r"|听说|据说|听(?:别人|人家|朋友|医生)?说|新闻|查资料|网上(?:说|看)|看到[^，]{0,8}说"
 )
+# Encyclopedic words ("原因", "有哪些", "预防"): a clause with one and nothing said now is background.
+GENERAL = re.compile(
+    r"原因|哪些|预防|是什么|什么意思|区别|(?:发病|患病|死亡|致死|自杀|存活|治愈|发生)率|(?<!孕)早期|征兆|信号"
+    r"|常见|病因|会导致|会引起|会不会|会怎么样|注意什么|注意事项|科普|怎么回事|康复|判断|区分|识别|鉴别"
+    r"|会影响|有影响|后遗症"
+)
+# Said now, for a clause read on its own (a wider net than the story frames below: "最近", "一直", "突然").
+_SAYS_NOW = re.compile(
+    r"现在|目前|最近|这几天|今天|今早|今晚|刚才|刚刚|正在|还在|又|突然|忽然|一直|马上|这次|\d+分钟|半小时"
+)
+_BACKGROUND = re.compile(rf"{_LONG_AGO}|{_EXPERIENCED}|{GENERAL.pattern}")
+# Whether something can cause a sign ("吃柚子会上不来气吗", "是不是可以使人窒息而死"): general even from someone.
+_CAUSE_QUESTION = re.compile(
+    r"^(?:吃|喝|用|打|做|抽|熬夜|喝酒|吸烟|抽烟|生气|运动)[^，]{0,8}(?:会|能)(?:不会)?[^，]{0,10}[吗么](?:[（(][^，]*)?$"
+    r"|(?:会|能|可以)(?:不会)?(?:使人|导致|引起|让人|造成)"
+)
 # A question about an illness itself ("高血压昏迷会死吗", "癫痫医院在哪") is general even from someone who has it.
 _ILLNESS = re.compile(
     r"(?<![生看发])病(?![人情史发房历友])|炎|症(?!状)|癌|瘤|高血压|癫痫|羊癫疯|羊角风|哮喘|中风|脑梗|心梗|脑出血|中暑"
@@ -79,12 +107,14 @@ _KNOWLEDGE = re.compile(
     r"|怎么(?:治疗|预防|护理|调理|急救)|如何(?:治疗|预防|护理|急救|应对)"
     r"|哪家|哪个医院|什么医院|医院在哪|能治好|治愈|根治|多少钱|费用|价位|发病(?:年龄|率)|感兴趣|科普|查资料|新闻|听说|据说"
 )
-# A denial opening a clause ("没有吐血", "也不出汗", "无发热", "不发烧"); negations that are themselves emergencies
-# ("没有意识", "没反应", "无法呼吸", "没有尿", "不省人事", "没感觉") are no denial.
+# A denial opening a clause ("没有吐血", "也不出汗", "无发热", "不发烧", "否认胸痛"); negations that are themselves
+# emergencies ("没有意识", "没反应", "无法呼吸", "无意识", "没有尿", "未排尿", "不省人事", "不会说话了",
+# "都不认识人了", "没感觉") are no denial.
 _DENIAL = re.compile(
-    r"^(?:我|他|她|孩子|宝宝|老人|病人|患者)?(?:也|都|并|还|从来)?"
+    r"^(?:我|你|他|她|孩子|宝宝|老人|病人|患者|我[爸妈]|老公|老婆)?(?:也|都|并|还|从来)?"
     r"(?:(?:没有|没|无|否认)(?!(?:了|有)?(?:意识|知觉|反应|呼吸(?!困难|急促)|气|心跳|脉搏?|血压|尿|小便|眼泪|泪|动静"
-    r"|醒|感觉|力|法|办法|用|效|好|停|止|精神|声))|不(?=发烧|发热|咳|痛|疼|吐|拉|喘|晕|出血|流血|肿|痒|红))"
+    r"|醒|感觉|力|法|办法|用|效|好|停|止|精神|声))"
+    r"|不(?=发烧|发热|咳|痛|疼|吐|拉|喘|晕|出血|流血|肿|痒|红|出汗|冒汗|抽))"
 )
 # Asking how a known illness is treated in the long run (hospital, cost, cure, diet) rather than what to do now.
 _MANAGE = re.compile(
@@ -104,6 +134,32 @@ _LIST_TAIL = re.compile(r"等(?:症状|情况|不适|表现|现象)?$")
 _SENTENCE = re.compile(r"[。！？；!?;\n]+")
 
 
+def split_clauses(text: str) -> list[str]:
+    """The message as normalised clauses (folded, lower-cased, split at punctuation): what the rules, the classifier
+    and this module all read."""
+    return [c for c in _SPLIT.split(text.translate(_FOLD).lower()) if c]
+
+
+def is_background(clause: str) -> bool:
+    """Whether one clause, read on its own, only gives background rather than a present state: a hypothetical, fear or
+    hearsay ("如果", "万一", "听说"), or the distant past ("以前", "三年前", "有过") or general knowledge ("原因",
+    "有哪些") with nothing said now. The rules read only the other clauses (self-harm excepted), and the classifier
+    tags each clause's n-grams with this reading."""
+    if _HYPOTHETICAL.search(clause):
+        return True
+    return _BACKGROUND.search(clause) is not None and _SAYS_NOW.search(clause) is None
+
+
+def denies(clause: str) -> bool:
+    """Whether a clause opens with a denial of a symptom ("没有吐血", "也不出汗"), not with a sign ("没有意识")."""
+    return _DENIAL.match(clause) is not None
+
+
+def tells_something_now(text: str) -> bool:
+    """Whether any clause is about the present (neither background nor a denial): the classifier's alarms need one."""
+    return any(not is_background(c) and not denies(c) for c in split_clauses(text))
+
+
 def clause_kinds(text: str) -> list[tuple[str, str]]:
     """`(clause, kind)` pairs in message order; kind is "now" or why the clause is set aside (see the module doc)."""
     text = text.lower()
@@ -116,7 +172,7 @@ def clause_kinds(text: str) -> list[tuple[str, str]]:
             immediate = _IMMEDIATE.search(clause) is not None
             past = _PAST_FRAME.search(clause) is not None and not _ONGOING.search(clause) and not immediate
             frame = "past" if past else "now" if now else frame
-            if _DENIAL.match(clause) or (denied and _LIST_TAIL.search(clause)):
+            if denies(clause) or (denied and _LIST_TAIL.search(clause)):
                 kind, denied = "denied", True
             else:
                 denied = False
@@ -124,10 +180,15 @@ def clause_kinds(text: str) -> list[tuple[str, str]]:
                 if hypothetical:
                     kind = "hypothetical"
                 elif (
-                    not now
-                    and not _ONSET.search(clause)
+                    not immediate
                     and _KNOWLEDGE.search(clause)
-                    and (not person or not _PERSON.search(_ASKER.sub("", clause)))
+                    and (
+                        not person
+                        or (
+                            (_ILLNESS.search(clause) or _CAUSE_QUESTION.search(clause))
+                            and not _PERSON.search(_ASKER.sub("", clause))
+                        )
+                    )
                 ):
                     kind = "general"
                 elif frame == "past":

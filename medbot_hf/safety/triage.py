@@ -14,10 +14,12 @@ The 33 categories come from published red-flag lists, not from test phrasings:
 The ids are fixed in issues/triage_categories.md.
 
 A message is split into clauses. Clauses that only give background (past events, hypotheticals, encyclopedic
-questions such as "...的原因有哪些") are set aside unless they also say something is happening now. Each category then
-has a few rules; a rule is a set of cues that must all occur (a symptom plus a severity or context cue), so a bare
-topic word ("胸痛", "出血", "过敏") never raises an alarm on its own. Self-harm is the exception: it reads the whole
-message, past clauses included, because a hotline note shown once too often costs far less than one missed.
+questions such as "...的原因有哪些") are set aside unless they also say something is happening now; that reading of
+tense and denial has one home, :mod:`medbot_hf.safety.context` (:func:`~medbot_hf.safety.context.is_background`).
+Each category then has a few rules; a rule is a set of cues that must all occur (a symptom plus a severity or
+context cue), so a bare topic word ("胸痛", "出血", "过敏") never raises an alarm on its own. Self-harm is the
+exception: it reads the whole message, past clauses included, because a hotline note shown once too often costs far
+less than one missed.
 
 The rules (:func:`rule_triage`) are pure regex work, a few tens of microseconds per message. They miss emergencies
 worded in ways nobody wrote a rule for, so :func:`triage` backs them up with a small shipped classifier
@@ -30,6 +32,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from .context import GENERAL as _GENERAL
+from .context import is_background, present_part, split_clauses, tells_something_now
 
 # Keys in priority order: when several categories match, the most specific context wins (an overdose that made
 # someone pass out is "poisoning"; a pregnant woman bleeding is "pregnancy_bleeding", not "bleeding"). The advice is
@@ -139,12 +144,11 @@ NOT_URGENT = TriageResult(urgent=False)
 _NEG = r"(?<!没)(?<!没有)(?<!不)(?<!无)(?<!未)(?<!否认)"
 _C = "[^，]"  # any character inside the same clause (clauses are rejoined with "，"); written {C} in the rules
 _NUM = "[0-9一二两三四五六七八九十几]"
-_NOW = r"现在|目前|最近|这几天|今天|今早|今晚|刚才|刚刚|正在|还在|又|突然|忽然|一直|马上|这次|\d+分钟|半小时"
 _ONSET = r"突然|忽然|刚才|刚刚|一下子|猛地|早上起来|醒来|睡醒|半小时|\d+分钟|几分钟"
 _WEAK = r"没力气?|没劲|无力|使不上劲|不好使|不灵|不听使唤|不利索|没知觉|抬不起|拿不住|握不住|不能动|动不了|瘫"
 _DRUG = r"药|片|胶囊|安定|地西泮|阿普唑仑"
 _TOXIN = (
-    r"农药|百草枯|敌敌畏|敌百虫|老鼠药|鼠药|杀虫剂|除草剂|消毒水|消毒液|漂白|洁厕|甲醇|假酒|毒蘑菇|野蘑菇|野生菌|水银"
+    r"农药|百草枯|敌敌畏|敌百虫|老鼠药|鼠药|杀虫剂|除草剂|消毒水|消毒液|漂白|洁厕|甲醇|假酒|毒蘑菇|野蘑菇|野生菌|水银(?!温度|体温|量|计|测)"
     r"|洗洁精|洗衣液|洗衣粉|洗发水|沐浴露|防冻液|汽油|煤油|干燥剂|纽扣电池"
 )
 _BREATH = (
@@ -186,7 +190,8 @@ _PREGNANT = rf"{_NEG}(?:怀孕|(?<!备)孕(?:{_NUM}|早|中|晚|期|妇)|妊娠|
 # complaint of days or more, or a recurring one, with no sudden onset or worsening. Strong signs (blue lips, low
 # oxygen, unable to speak, bleeding that will not stop) do not carry it.
 _LONG_STANDING = (
-    r"!^(?![\s\S]*(?:突然|忽然|一下子|猛地|越来越|加重|加剧|剧烈|受不了|救命|快不行|马上|刚才|刚刚|正在|止不住|不停))"
+    r"!^(?![\s\S]*(?:突然|忽然|一下子|猛地|越来越|加重|加剧|剧烈|受不了|救命|快不行|马上|刚才|刚刚|正在|止不住|不停"
+    r"|还在|(?<!到)(?:现在|此刻|这会儿?)(?!一|每|偶尔|有时|好|没|不|还|又|就|也|已经|基本|是|的)))"
     r"(?=[\s\S]*(?:经常|老是|总是|(?<!总)总(?!共|结|的|之)|时常|常常|偶尔|有时|时不时|反复|每次|每天|天天|每到|一到|长期|多年|好几年"
     r"|[0-9一二两三四五六七八九十几半多]+(?:个)?多?(?:星期|礼拜|周|月|年)|好几天|(?<![这前])几天|[两三四五六七八九十]天"
     r"|半年|一段时间|这段时间|最近|近来|以来|至今))"
@@ -221,6 +226,7 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             r"|(?:几十|十几|[二三四五六七八九两]?十多?|\d{2,}多?)(?:片|粒|颗)",
             r"吃|吞|服|喝",
             _DRUG,
+            _LONG_STANDING,  # "雷贝拉唑吃了4盒" over a course is no overdose
         ),
         (
             rf"(?:吃|服|喝|用)(?:多了|过量|错了?|超量)了?{{C}}{{0,4}}(?:{_DRUG})|(?:药|片)(?:吃|服|用)(?:多|过量|超量)了"
@@ -282,7 +288,7 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
     ],
     "unconscious_seizure": [
         (
-            rf"{_NEG}(?:昏迷|不省人事|人事不省|人事不知|不醒人事|失去了?意识|没(?:了|有)?意识|没有?知觉"
+            rf"{_NEG}(?:昏迷|不省人事|人事不省|人事不知|不醒人事|失去了?意识|没(?:了|有)?意识|(?<!毫)无意识(?!地|的|中)|没有?知觉"
             r"|意识(?:不清|模糊|丧失)"
             r"|呼之不应|醒不过来|口吐白沫|眼睛上翻|翻白眼|惊厥|抽风|牙关紧[闭咬]|倒地不起"
             r"|(?:叫|喊|拍|推|摇){C}{0,3}(?:不醒|没反应|不应|没醒)|怎么(?:叫|喊|拍|推)都[不没]"
@@ -447,8 +453,8 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
         (
             rf"{_NEG}(?:肚子|腹|胃|小腹|下腹|上腹|肚脐){{C}}{{0,8}}(?:剧痛|剧烈|绞痛|刀割|刀绞|疼得|痛得|越来越)"
             r"|(?:肚子|腹部?)(?:很|特别|发|像)?硬(?!块|的东西|结|包)|板状|木板",
-            r"直不起|打滚|受不了|剧|硬|板|碰|按|越来越|发烧|吐|刀|绞",
-            r"!来月经|月经|痛经|有点|胀气",
+            r"直不起|打滚|受不了|硬|板状|碰不得|不敢碰|按{C}{0,4}(?:更|疼|痛)|越来越|发烧|高烧|吐|突然|忽然",
+            r"!来月经|月经|痛经|有点|胀气|腹泻|拉肚子|拉稀",
             _LONG_STANDING,
         ),
         (r"(?:没|不)(?:有)?(?:放屁|排气)", r"肚子|腹", r"疼|痛|胀", r"吐|呕"),
@@ -559,18 +565,6 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
     ],
 }
 
-# Background clauses: past ("以前", "去年", "有过"), hypothetical ("如果") or encyclopedic ("原因", "有哪些").
-_PAST = re.compile(
-    rf"(?<!分钟)(?<!小时)(?<!钟头)(?<!会儿)(?<!刚)(?:以前|之前)|从前|(?<![晕昏死])过去|曾经|早年|小时候|年轻时|去年|前年|{_NUM}+年前|多年前|上次|那次"
-    r"|(?:有|得|患|犯|发作|中风|晕倒|出现)过(?!敏)"
-)
-_HYPOTHETICAL = re.compile(r"如果|假如|假设|万一|要是|假若|一旦")
-_GENERAL = re.compile(
-    r"原因|哪些|预防|是什么|什么意思|区别|(?:发病|患病|死亡|致死|自杀|存活|治愈|发生)率|(?<!孕)早期|征兆|信号"
-    r"|常见|病因|会导致|会引起|会不会|会怎么样|注意什么|注意事项|科普|怎么回事|康复|判断|区分|识别|鉴别"
-    r"|会影响|有影响|后遗症"
-)
-_NOW_RE = re.compile(_NOW)
 _KNOWN_CONDITION = re.compile(
     r"医生说|医生告诉|诊断(?:为|是|出)|确诊|查出|被诊断|才知[道晓]|患上了|(?:怎么|如何)治疗|治疗(?:方法|办法)|哪家医院"
     r"|哪个医院|(?:医院|专科){C}{0,3}(?:好|比较好)|能治好|能根治|看什么科|首选药|吃什么药".replace("{C}", _C)
@@ -579,9 +573,6 @@ _STORY = re.compile(
     r"前几天|前段时间|前阵子|上周|上个月|有一次|那天|那次|当时|昨天|前天|之前|以前|去年|癫痫|羊癫疯|羊角风"
 )
 _PRESENT = re.compile(r"现在|正在|还在|刚才|刚刚|此刻|这会儿|一直没停|还没停|\d+分钟|几分钟|半小时|马上|快来|急")
-_SPLIT = re.compile(r"[，。！？；、,!?;:：\n\s…~]+|\.(?![0-9])")
-# Full-width digits and dots reach us from Chinese input methods; fold them so "３９．５度" reads like "39.5度".
-_FOLD = str.maketrans("０１２３４５６７８９．ＣＯ", "0123456789.co")
 
 
 def _compile(rule: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], bool], ...]:
@@ -592,21 +583,6 @@ def _compile(rule: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], bool], ...]:
 _RULES = {category: [_compile(rule) for rule in _RULE_TEXT[category]] for category in CATEGORIES}
 
 
-def _is_background(clause: str) -> bool:
-    """Whether a clause only gives background (past, hypothetical, general knowledge) rather than a present state."""
-    if _HYPOTHETICAL.search(clause):
-        return True
-    if _PAST.search(clause) or _GENERAL.search(clause):
-        return not _NOW_RE.search(clause)
-    return False
-
-
-def split_clauses(text: str) -> list[str]:
-    """The message as normalised clauses (folded, lower-cased, split at punctuation): what the rules and the
-    classifier both read."""
-    return [c for c in _SPLIT.split(text.translate(_FOLD).lower()) if c]
-
-
 def rule_triage(text: str) -> TriageResult:
     """The rules alone: the first category in :data:`CATEGORIES` order whose rule matches, or :data:`NOT_URGENT`.
 
@@ -615,7 +591,7 @@ def rule_triage(text: str) -> TriageResult:
     """
     clauses = split_clauses(text)
     whole = "，".join(clauses)
-    kept = "，".join(c for c in clauses if not _is_background(c))
+    kept = "，".join(c for c in clauses if not is_background(c))
     known = _KNOWN_CONDITION.search(whole)
     if (known or _GENERAL.search(whole)) and (known or _STORY.search(whole)) and not _PRESENT.search(kept):
         kept = ""  # a past story told to ask about a diagnosis ("上周突然抽搐，医生说是癫痫，怎么治疗"): nothing now
@@ -656,12 +632,12 @@ def triage(text: str, history: Sequence[str] = (), downgrade: bool = True) -> Tr
     Returns:
         A :class:`TriageResult` with the category's advice, or a non-urgent result (`category=None`, `advice=""`).
     """
-    from .classifier import shipped_model  # imported here: classifier and context import this module's helpers
+    from .classifier import shipped_model  # imported here: the classifier imports this module's categories
 
     result = _rule_alarm(text, downgrade)
     if result.urgent:
         return result
-    if len(_CONTENT.findall(text)) < _MIN_CHARS or not _tells_something_now(text):
+    if len(_CONTENT.findall(text)) < _MIN_CHARS or not tells_something_now(text):
         return NOT_URGENT
     model = shipped_model()
     urgency, category = model.predict(text)
@@ -691,8 +667,6 @@ def _rule_alarm(text: str, downgrade: bool) -> TriageResult:
 
 def _stands_now(text: str, fires) -> bool:
     """Whether an alarm of `fires` (a check of a text) stands on what `text` says is happening now."""
-    from .context import present_part
-
     present = present_part(text)
     return present == "，".join(split_clauses(text)) or fires(present)
 
@@ -711,21 +685,6 @@ _SELF_HARM_TOPIC = re.compile(
     r"死|活|自杀|轻生|伤害|[烫伤打咬掐烧划割撞]自己|自残|割|划|跳|吞|药|结束|消失|解脱|累赘|拖累|绝望|意义|意思|离开|遗书|告别|撑不|不想|崩溃|痛苦"
     r"|没用|废物|想不开|了断|一了百了|烧炭|上吊|绳|楼|桥|河|刀|血|世界|醒来|睡过去|再见|最后"
 )
-# A clause that opens with a denial ("没有胸痛", "也不出汗", "并没有发烧") says nothing is happening. Openings that
-# also start emergencies are left out: bare "不" and "没" ("不省人事", "没反应了", "没意识", "叫不醒"), "无" and "未"
-# ("无法呼吸", "无意识", "孩子未排尿十几个小时"), "不会"/"不是" ("他不会说话了", "不是很清醒") and "都不"
-# ("都不认识人了").
-_DENIAL = re.compile(
-    r"^(?:我|你|他|她|孩子|宝宝|老人|病人|我[爸妈]|老公|老婆)?(?:(?:也|都|并|还|从来)?(?:没有|没发|没出|否认)|也不)"
-)
-
-
-def _tells_something_now(text: str) -> bool:
-    """Whether any clause is about the present (neither background nor a denial): the classifier's alarms need one."""
-    clauses = split_clauses(text)
-    return any(not _is_background(c) and not _DENIAL.match(c) for c in clauses)
-
-
 ADVICE_LABEL = "【紧急提示】"  # opens the advice, which is ours, not the model's
 REPLY_LABEL = "【模型回答】"  # opens the model's text after an advice block
 
