@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from medbot_hf.safety import CATEGORIES, NOT_URGENT, TriageResult, prepend_advice, triage
+from medbot_hf.safety import CATEGORIES, NOT_URGENT, TriageResult, prepend_advice, rule_triage, triage
 
 CASES = json.loads((Path(__file__).parent / "data" / "triage_cases.json").read_text(encoding="utf-8"))
 MIN_RECALL = 0.95
@@ -225,3 +225,107 @@ def test_messages_written_after_the_model_for_the_weakest_categories():
     assert sum(r.urgent for r in results) / len(urgent) >= 0.95
     assert sum(r.category == c for r, (_, c) in zip(results, urgent, strict=True)) / len(urgent) >= 0.85
     assert sum(triage(t).urgent for t, _ in routine) / len(routine) <= 0.05
+
+
+# Round three (issue 10): dialogue-level triage, weak cues in long stories, care already under way, one clause reader.
+STORY = ["医生你好，我这两天吃了凉的东西，肚子有点不舒服，拉了几次肚子"]  # a calm first turn
+FOLLOW_UPS = ["今天早上。头昏。呕吐。", "吐了两次，没力气。", "她就说头疼，晕。呕吐。"]
+
+
+@pytest.mark.parametrize("text", FOLLOW_UPS)
+def test_a_short_follow_up_turn_is_weighed_with_its_dialogue(text):
+    """Read alone, the classifier calls these answers to a doctor's questions urgent; after a calm story they are no
+    emergency of their own (`triage(text, history)`)."""
+    from medbot_hf.safety.triage import _CONTENT, FOLLOW_UP_CHARS
+
+    assert len(_CONTENT.findall(text)) < FOLLOW_UP_CHARS and not rule_triage(text).urgent
+    assert triage(text).urgent  # the turn alone: what the corpus check used to count
+    assert triage(text, STORY) == NOT_URGENT
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("他现在突然叫不醒了", "unconscious_seizure"),  # a rule alarm stands in any turn
+        ("我不想活了", "self_harm"),  # self-harm is never downgraded, by tense or by dialogue
+        ("刚才突然胸口剧痛，出了一身冷汗，左胳膊发麻", "chest_pain"),
+    ],
+)
+def test_an_emergency_told_in_a_follow_up_turn_still_fires(text, category):
+    assert triage(text, STORY).category == category
+
+
+def test_the_pipeline_triages_the_last_turn_with_the_patient_s_earlier_turns():
+    from medbot_hf.pipeline import start_answer
+
+    text = FOLLOW_UPS[0]
+    messages = [
+        {"role": "user", "content": STORY[0]},
+        {"role": "assistant", "content": "有没有发烧？什么时候开始的？"},
+        {"role": "user", "content": text},
+    ]
+    assert start_answer(messages).triage == triage(text, STORY) == NOT_URGENT
+    assert start_answer(messages[-1:]).triage.urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "老是打嗝，总喘不过气，吃饭没胃口",  # a recurring complaint
+        "咳嗽一个多月了，上楼喘的厉害，是不是哮喘",
+        "胃胀痛，胸背痛，胃口好，睡眠好",  # back pain alone does not make chest pain cardiac
+        "最近一直吃胃药，担心药吃多了对身体不好",  # a worry, not an overdose
+        "腹泻，水便，肠胃绞痛，吃什么药",
+        "我爸现在在医院抢救，一直昏迷，想问问预后怎么样",  # in care already
+        "孩子还在住院，医生说是肺炎，呼吸急促，要住多久",
+        "吃柚子会上不来气吗",  # a cause question
+        "隔离了一个月，这两天有点发烧",  # a duration, no baby's age
+    ],
+)
+def test_weak_cues_in_long_stories_and_care_under_way_do_not_fire(text):
+    assert triage(text) == NOT_URGENT
+
+
+@pytest.mark.parametrize("text", ["胃里像被火烧了一样，反酸", "嘴巴里像是被热水烫过", "夜里被尿憋醒", "憋气25秒"])
+def test_words_that_only_look_like_a_red_flag_raise_no_rule(text):
+    assert not rule_triage(text).urgent
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("咳嗽三天了，现在喘不上气", "breathing"),  # a long story with breathlessness told now
+        ("哮喘好多年了，今天嘴唇发紫，喘得说不出话", None),  # severe breathlessness whatever its history
+        ("突然喘不上气，胸口憋得慌", None),
+        ("孩子把一瓶药吃多了，会不会有事", "poisoning"),  # an overdose told, whatever the worry after it
+        ("便血两天了，今天突然拉了很多血，头晕站不稳", None),
+        ("突然肚子剧痛，疼得直不起腰", "acute_abdomen"),
+        ("手术后第三天，突然胸痛，喘不上气", "pulmonary_embolism"),  # 术后 is a risk, not care under way
+        ("老人无意识了", "unconscious_seizure"),
+    ],
+)
+def test_new_or_severe_weak_cues_still_fire(text, category):
+    result = triage(text)
+    assert result.urgent and (category is None or result.category == category)
+
+
+def test_one_reader_of_tense_and_denial():
+    """triage, the classifier and the downgrade read clauses through medbot_hf.safety.context alone."""
+    import importlib
+
+    from medbot_hf.safety import classifier, context
+
+    triage_module = importlib.import_module("medbot_hf.safety.triage")
+
+    assert triage_module.split_clauses is context.split_clauses is classifier.split_clauses
+    assert triage_module.is_background is context.is_background is classifier.is_background
+    assert not any(hasattr(triage_module, name) for name in ("_is_background", "_DENIAL", "_HYPOTHETICAL", "_PAST"))
+    assert context.is_background("去年中过风") and context.is_background("如果胸痛怎么办")
+    assert context.is_background("听说心梗会出冷汗") and context.is_background("胸痛的原因有哪些")
+    assert not context.is_background("去年中过风，现在又说话不清") and not context.is_background("胸口剧痛")
+    assert context.denies("也不出汗") and context.denies("我没有胸痛") and context.denies("否认胸痛")
+    assert not any(map(context.denies, ["没有意识", "无法呼吸", "无意识", "孩子未排尿", "不省人事", "都不认识人了"]))
+    # the same denial reading in clause_kinds and in the classifier's gate
+    assert [k for _, k in context.clause_kinds("我没有胸痛，也不出汗")] == ["denied", "denied"]
+    assert not context.tells_something_now("我没有胸痛，也不出汗")
+    assert context.tells_something_now("没有意识了")

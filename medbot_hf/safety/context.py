@@ -78,7 +78,7 @@ _CHRONIC = re.compile(
 _AGE_OR_PREGNANCY = re.compile(r"孕|怀|胎|宝|婴|孩|娃|出生|岁|满月|产后|生完|月子|大了")
 _HYPOTHETICAL = re.compile(
     r"如果|假如|假设|万一|要是|假若|一旦|(?:怕|担心|害怕|生怕)(?:[^，]{0,8}(?:会|就|哪天|那天|万一|以后|将来|一旦|突然)|$)"
-    r"|听说|据说|听(?:别人|人家|朋友|医生)?说|新闻|查资料|网上(?:说|看)|看到[^，]{0,8}说"
+    r"|听说|据说|听(?:别人|人家|朋友|医生)?说|(?:别人|人家|他们|大家)都?说|新闻|查资料|网上(?:说|看)|看到[^，]{0,8}说"
 )
 # Encyclopedic words ("原因", "有哪些", "预防"): a clause with one and nothing said now is background.
 GENERAL = re.compile(
