@@ -5,6 +5,7 @@
     python benchmarks/bench_triage.py --corpus --sample 100 --seed 0   # ... printing 100 random fires to hand-check
     python benchmarks/bench_triage.py --corpus --sample 100 --seed 2026 --labels benchmarks/triage_handcheck.json
     python benchmarks/bench_triage.py --tuning_only   # while changing rules: the held-out sets stay unread
+    python benchmarks/bench_triage.py --tuning_only --guard_corpus   # ... and the guard over every doctor turn
 
 Sets:
 - `tests/data/triage_cases.json` `tuning`: written by the rule author, the rules were shaped on it.
@@ -12,7 +13,8 @@ Sets:
 - `tests/data/triage_blind.json` (`blind-2`): a second blind set, written later by another writer who saw no rule,
   test or case file, frozen; its `other` cases are emergencies of no listed category (recall only: no category fits).
 - `tests/data/guard_cases.json` `tuning` and `tests/data/guard_heldout.json` (blind, frozen) for the guard, and
-  `tests/data/guard_blind.json` (`blind-2`, as above).
+  `tests/data/guard_blind.json` (`blind-2`, as above); `guard_cases.json` `written_first`, `written_second` and
+  `written_third` are the guard author's, each written before the rules that catch it (then fitted: not blind).
 Triage is the rules plus the shipped classifier (`medbot_hf.safety.triage`); the overall table also scores the rules
 alone (`rule_triage`) and the classifier alone, and the timings give the classifier's load time (a fresh process, first
 call) and the time per message of rules, classifier and both.
@@ -108,14 +110,22 @@ def load_time_ms() -> tuple[float, float]:
     return imported, first
 
 
-def guard_rows(held_out: bool) -> list[list[str]]:
-    rows = []
-    sets = {"tuning": load("guard_cases.json")["tuning"]}
+GUARD_WRITTEN = ("written_first", "written_second", "written_third")  # the guard author's, each before its rules
+
+
+def guard_sets(held_out: bool) -> dict[str, dict]:
+    cases = load("guard_cases.json")
+    sets = {name: cases[name] for name in ("tuning", *GUARD_WRITTEN)}
     if held_out:
         held = load("guard_heldout.json")
         sets["held-out"] = {"flag": held["fire"], "ok": held["keep"]}
         blind = load("guard_blind.json")
         sets["blind-2"] = {"flag": blind["fire"], "ok": blind["keep"]}
+    return sets
+
+
+def guard_rows(sets: dict[str, dict]) -> list[list[str]]:
+    rows = []
     for name, cases in sets.items():
         by_reason = Counter(r for _, r in cases["flag"])
         caught = Counter(r for t, r in cases["flag"] if guard_reply(t).changed)
@@ -176,6 +186,27 @@ def corpus_check(sample: int, seed: int, labels_file: str | None) -> None:
         hand_check(picked, json.loads(Path(labels_file).read_text(encoding="utf-8")), seed)
 
 
+def guard_corpus() -> None:
+    """The guard over every doctor turn (odd lines) of train.txt: how often real doctors' text would be changed.
+
+    A doctor telling a patient to stop a medicine or how much to take is what the guard must replace in a model's
+    reply; drug names, exercise, diet and hot packs must stay (read the changed sentences; never commit them).
+    """
+    if not SHARED_TRAIN.exists():
+        print(f"\nguard corpus check skipped: {SHARED_TRAIN} not found")
+        return
+    turns = []
+    for dialogue in SHARED_TRAIN.read_text(encoding="utf-8").split("\n\n"):
+        turns += [line for line in dialogue.split("\n") if line][1::2]
+    start = time.perf_counter()
+    results = [guard_reply(t) for t in turns]
+    per_call = (time.perf_counter() - start) / len(turns) * 1e6
+    reasons = Counter(r for result in results for r in result.reasons)
+    changed = sum(result.changed for result in results)
+    print(f"\nguard on {len(turns)} doctor turns: {changed} changed ({changed / len(turns):.2%}; {dict(reasons)}), "
+          f"{per_call:.0f} µs/turn (mean {sum(map(len, turns)) / len(turns):.0f} chars)")  # fmt: skip
+
+
 def hand_check(picked: list, labels: dict, seed: int) -> None:
     """Precision of the sampled fires from a person's labels (`benchmarks/triage_handcheck.json`, matched by turn
     and fingerprint; a fire the file does not name is counted as unlabelled, never guessed)."""
@@ -195,6 +226,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=0, help="print this many random corpus fires")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels", help="hand-check labels of the sampled fires (benchmarks/triage_handcheck.json)")
+    parser.add_argument("--guard_corpus", action="store_true", help="also run the guard over every doctor turn")
     parser.add_argument("--tuning_only", action="store_true", help="leave the held-out sets unread (while tuning)")
     args = parser.parse_args()
     print(machine())
@@ -214,7 +246,13 @@ def main() -> None:
     print("time per call (mean over {} case texts): {}".format(len(texts), ", ".join(
         f"{c} {time_per_call_us(texts, check):.0f} µs" for c, check in checks.items())))  # fmt: skip
     print("\nguard")
-    print(table(["set", "caught", "caught per reason", "false changes"], guard_rows(not args.tuning_only)))
+    guard_cases = guard_sets(not args.tuning_only)
+    print(table(["set", "caught", "caught per reason", "false changes"], guard_rows(guard_cases)))
+    replies = [t for c in guard_cases.values() for t in c["ok"] + [t for t, _ in c["flag"] + c.get("ok_near", [])]]
+    print(f"guard time per reply (mean over {len(replies)} case texts): "
+          f"{time_per_call_us(replies, guard_reply):.0f} µs")  # fmt: skip
+    if args.guard_corpus:
+        guard_corpus()
     if args.corpus:
         corpus_check(args.sample, args.seed, args.labels)
 
