@@ -214,23 +214,22 @@ def test_clause_kinds_read_the_frame_of_a_story():
     assert present_part("突然胸痛出冷汗，以前确诊过冠心病") == "突然胸痛出冷汗"  # an old diagnosis ends no episode
 
 
-def test_messages_written_after_the_first_model_for_the_weakest_categories():
+def test_messages_written_after_the_model_for_the_weakest_categories():
     """`written_after`: 132 urgent + 44 routine messages in the eleven categories that generalised worst (pregnancy
     bleeding, child dehydration, drug reaction, pre-eclampsia, burns, hypertensive crisis, stroke, chest pain, acute
-    abdomen, testicular torsion, vision loss), written from the standards' wording in other registers after the first
-    shipped classifier. Since round three the classifier is trained on them (`train_triage`), so this checks the
-    weights and the rules on their own training rows, no longer generalisation: the blind sets do that."""
+    abdomen, testicular torsion, vision loss), written from the standards' wording in other registers after the
+    shipped classifier was trained, and never trained on: a small check of generalisation, not the blind hold-out."""
     urgent, routine = CASES["written_after"]["urgent"], CASES["written_after"]["routine"]
     assert len({c for _, c in urgent}) == 11 and len(urgent) >= 130 and len(routine) >= 40
     results = [triage(t) for t, _ in urgent]
-    assert sum(r.urgent for r in results) / len(urgent) >= 0.97
-    assert sum(r.category == c for r, (_, c) in zip(results, urgent, strict=True)) / len(urgent) >= 0.9
+    assert sum(r.urgent for r in results) / len(urgent) >= 0.95
+    assert sum(r.category == c for r, (_, c) in zip(results, urgent, strict=True)) / len(urgent) >= 0.85
     assert sum(triage(t).urgent for t, _ in routine) / len(routine) <= 0.05
 
 
 # Round three (issue 10): dialogue-level triage, weak cues in long stories, care already under way, one clause reader.
 STORY = ["医生你好，我这两天吃了凉的东西，肚子有点不舒服，拉了几次肚子"]  # a calm first turn
-FOLLOW_UPS = ["今天早上。头昏。呕吐。", "吐了两次，没力气。", "早上开始的。现在痛得走路都困难。"]
+FOLLOW_UPS = ["今天早上。头昏。呕吐。", "吐了两次，没力气。", "她就说头疼，晕。呕吐。"]
 
 
 @pytest.mark.parametrize("text", FOLLOW_UPS)

@@ -10,9 +10,7 @@ rules + classifier recall on the 20% reaches `--target_recall`. Then the same fi
 Run it from the repository root. The data, in order:
 1. `medbot_hf/safety/data/triage_train.txt`: messages written by hand for this model, 40 urgent and 40 routine per
    category (routine ones on the same topic: prevention, past episodes, negations, hypotheticals, knowledge);
-2. `tests/data/triage_cases.json` `tuning` (the rule author's cases) and `written_after` (132 urgent + 44 routine
-   messages for the eleven categories that generalised worst, written after the first weights; trained on since the
-   third round); its `held_out` part is only scored here;
+2. `tests/data/triage_cases.json` `tuning` (the rule author's cases; its `held_out` part is only scored here);
 3. routine negatives: patient turns sampled by the seed from `../shared/data/medical_dialogue/train.txt`, kept only
    where the rules stay silent and no red-flag word occurs. Research-only text: it is read here and never copied; the
    run goes on without it (saying so) when the file is absent, and then gives other weights.
@@ -128,11 +126,9 @@ def build_sets(args: argparse.Namespace, validate: bool) -> tuple[list, list]:
             train += [(t, NONE) for t in background_frames(text, rng)]
     cases = Path(args.cases)
     if cases.exists():
-        case_sets = json.loads(cases.read_text(encoding="utf-8"))
-        tuning, after = case_sets["tuning"], case_sets["written_after"]
-        train += [(t, c) for t, c in tuning["urgent"] + after["urgent"]]
+        tuning = json.loads(cases.read_text(encoding="utf-8"))["tuning"]
+        train += [(t, c) for t, c in tuning["urgent"]]
         train += [(c[0] if isinstance(c, list) else c, NONE) for c in tuning["ordinary"]]
-        train += [(t, NONE) for t, _ in after["routine"]]
     else:
         logger.warning("%s not found: training without the rule author's tuning cases", cases)
     corpus = Path(args.corpus)
@@ -195,9 +191,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--corpus", default="../shared/data/medical_dialogue/train.txt", help="real patient turns")
     parser.add_argument("--corpus_negatives", type=int, default=3000, help="corpus turns to sample as routine")
     parser.add_argument("--validate", action="store_true", help="only the 80/20 fit and threshold sweep; no write")
-    # 0.965, above the 0.95 the triage must reach out of sample: the 20% split is written by the same hands as the
-    # training rows, so it flatters the model; the lower threshold costs about 0.1% of real turns in extra fires.
-    parser.add_argument("--target_recall", type=float, default=0.965, help="combined recall the threshold must keep")
+    parser.add_argument("--target_recall", type=float, default=0.95, help="combined recall the threshold must keep")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch_size", type=int, default=32)
