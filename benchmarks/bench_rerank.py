@@ -4,10 +4,11 @@ retrieval index's build and query times.
     python benchmarks/bench_rerank.py --model_name_or_path MODEL [--mmi_model_name_or_path MMI] [--questions 20]
 
 For the first `--questions` patient turns of the shared valid.txt (spread over it: every 50th dialogue), one reply
-each at N = 1 (plain sampling) and N = 8 (one batched `generate` call, then the score), streamed through
-`stream_reply` as the chat does: "time to first piece s" (TTFT) is when the first text reaches the reader. With N > 1
-that waits for all the candidates. The weights are `RerankArguments`' defaults. Then the index over the shared
-train.txt: build time and the mean time of one query.
+each at N = 1 (plain sampling: `generate`) and N = 8 (`generation.sample_candidates`: the 8 decoded as one batch,
+then the score), streamed through `stream_reply` as the chat does, and again from `generate_replies` without a
+streamer, as `medbot-eval` and the API's plain answers run. "time to first piece s" (TTFT) is when the first text
+reaches the reader; with N > 1 that waits for all the candidates. The weights are `RerankArguments`' defaults.
+Then the index over the shared train.txt: build time and the mean time of one query.
 """
 
 from __future__ import annotations
@@ -20,25 +21,29 @@ from common import SHARED_TRAIN, SHARED_VALID, machine, table
 
 from medbot_hf.configs import RerankArguments
 from medbot_hf.corpus import read_corpus
-from medbot_hf.generation import stream_reply
+from medbot_hf.generation import generate_replies, stream_reply
 from medbot_hf.modeling import load_for_inference
 from medbot_hf.reranking import Reranker
 from medbot_hf.retrieval import build_corpus_index
 
 
-def time_replies(model, tok, questions, n: int, reranker) -> tuple[float, float]:
-    """Mean seconds to the first streamed piece and to the whole reply."""
-    first, whole = [], []
+def time_replies(model, tok, questions, n: int, reranker) -> tuple[float, float, float]:
+    """Mean seconds to the first streamed piece and to the whole streamed reply (`stream_reply`, as the chat runs),
+    and to the reply from `generate_replies` without a streamer."""
+    first, whole, bare = [], [], []
     for seed, question in enumerate(questions):
+        messages = [{"role": "user", "content": question}]
         start = time.perf_counter()
-        pieces = stream_reply(model, tok, [{"role": "user", "content": question}], seed=seed, num_candidates=n,
-                              reranker=reranker)  # fmt: skip
+        pieces = stream_reply(model, tok, messages, seed=seed, num_candidates=n, reranker=reranker)
         next(pieces, None)
         first.append(time.perf_counter() - start)
         for _ in pieces:
             pass
         whole.append(time.perf_counter() - start)
-    return statistics.mean(first), statistics.mean(whole)
+        start = time.perf_counter()
+        generate_replies(model, tok, [messages], seed=seed, num_candidates=n, reranker=reranker)
+        bare.append(time.perf_counter() - start)
+    return statistics.mean(first), statistics.mean(whole), statistics.mean(bare)
 
 
 def main() -> None:
@@ -57,12 +62,22 @@ def main() -> None:
     rows, base = [], None
     time_replies(model, tok, questions[:2], 1, None)  # warm-up
     for name, n, reranker in setups:
-        first, whole = time_replies(model, tok, questions, n, reranker)
-        base = base or whole
-        rows.append([name, f"{first:.3f}", f"{whole:.3f}", f"{whole / base:.2f}x"])
+        first, whole, bare = time_replies(model, tok, questions, n, reranker)
+        base = base or (whole, bare)
+        rows.append(
+            [name, f"{first:.3f}", f"{whole:.3f}", f"{whole / base[0]:.2f}x", f"{bare:.3f}", f"{bare / base[1]:.2f}x"]
+        )
     print(machine())
     print(f"model: {args.model_name_or_path}; {len(questions)} questions from {SHARED_VALID.name}, one reply each")
-    print(table(["setup", "time to first piece s (TTFT)", "reply s", "reply time vs N = 1"], rows))
+    head = [
+        "setup",
+        "time to first piece s (TTFT)",
+        "streamed reply s",
+        "vs N = 1",
+        "reply s, no streamer",
+        "vs N = 1",
+    ]
+    print(table(head, rows))
     train = read_corpus(str(SHARED_TRAIN)).dialogues
     start = time.perf_counter()
     index = build_corpus_index(train, str(SHARED_TRAIN), SHARED_TRAIN.name)

@@ -36,6 +36,12 @@ def candidate_score(log_prob: float, text: str, mmi_log_prob: float | None, weig
     return score
 
 
+def token_log_probs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The log-probability of each target id under `logits` (`[..., vocab]` scores and `[...]` ids, any ids where
+    nothing is scored clamped to 0): the one formula behind every reply score here."""
+    return torch.log_softmax(logits.float(), -1).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+
+
 def mean_token_log_probs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Per row, the mean log-probability of the `targets` that are not `IGNORE_INDEX` (0 for a row with none).
 
@@ -44,8 +50,7 @@ def mean_token_log_probs(logits: torch.Tensor, targets: torch.Tensor) -> torch.T
         targets: `(rows, length)` token ids, `IGNORE_INDEX` where nothing is scored.
     """
     mask = targets != IGNORE_INDEX
-    log_probs = torch.log_softmax(logits.float(), -1).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return torch.where(mask, log_probs, 0).sum(1) / mask.sum(1).clamp(min=1)
+    return torch.where(mask, token_log_probs(logits, targets), 0).sum(1) / mask.sum(1).clamp(min=1)
 
 
 class Reranker:
@@ -86,8 +91,15 @@ class Reranker:
         input_ids = torch.tensor([r["input_ids"] + [tok.pad_token_id] * n for r, n in zip(rows, pad, strict=True)])
         labels = torch.tensor([r["labels"] + [IGNORE_INDEX] * n for r, n in zip(rows, pad, strict=True)])
         mask = torch.tensor([[1] * (width - n) + [0] * n for n in pad])
-        logits = model(input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device)).logits
-        return mean_token_log_probs(logits[:, :-1], labels[:, 1:].to(model.device)).tolist()
+        targets = labels[:, 1:]  # position i predicts the id at i + 1
+        scored = targets != IGNORE_INDEX
+        # Only the question's positions go through the LM head (a boolean logits_to_keep): the reply's are not scored.
+        keep = torch.cat([scored, scored.new_zeros(len(rows), 1)], 1).to(model.device)
+        logits = model(input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device),
+                       logits_to_keep=keep).logits  # fmt: skip
+        values = token_log_probs(logits, targets[scored].to(model.device)).cpu()
+        sums = torch.zeros(len(rows)).index_add_(0, scored.nonzero()[:, 0], values)
+        return (sums / scored.sum(1).clamp(min=1)).tolist()
 
     def best(self, question: str, texts: list[str], log_probs: list[float]) -> int:
         """The index of the best of one history's candidates under :func:`candidate_score`."""

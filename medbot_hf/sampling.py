@@ -172,3 +172,43 @@ def sample(rows: list[RowSampler], scores: torch.Tensor) -> list[int]:
             noise[j].exponential_(generator=rows[i].generator)
         tokens[sampled] = (probs / noise).argmax(dim=-1)
     return tokens.tolist()
+
+
+def split_top_k_top_p(processors: list) -> tuple[list, int, float, int] | None:
+    """`(the processors before them, top_k, top_p, min_tokens_to_keep)` when `processors` end with top-k (and maybe
+    top-p after it), both filtering to -inf, as `generate` builds them from a config with `top_k`; None otherwise."""
+    rest, top_k, top_p, keep = list(processors), 0, 1.0, 1
+    if rest and isinstance(rest[-1], TopPLogitsWarper) and rest[-1].filter_value == -math.inf:
+        top_p, keep = rest[-1].top_p, rest[-1].min_tokens_to_keep
+        rest.pop()
+    if not rest or not isinstance(rest[-1], TopKLogitsWarper) or rest[-1].filter_value != -math.inf:
+        return None
+    top_k = rest.pop().top_k  # the warper already holds max(top_k, min_tokens_to_keep)
+    return rest, top_k, top_p, keep
+
+
+def top_k_top_p_probs(scores: torch.Tensor, top_k: int, top_p: float = 1.0, keep: int = 1):
+    """The distribution `TopKLogitsWarper` + `TopPLogitsWarper` + softmax give over `scores` `[rows, vocab]`, held
+    on the `top_k` best ids only: `(probs, ids)`, each `[rows, top_k]`, the ids in descending order of score."""
+    values, ids = scores.topk(min(top_k, scores.shape[-1]))
+    probs = values.softmax(-1)
+    if top_p < 1.0:  # the warper drops the low tail whose cumulative probability (ascending) is <= 1 - top_p
+        tail = probs.flip(-1).cumsum(-1).flip(-1)
+        drop = tail <= 1 - top_p
+        drop[:, :keep] = False
+        probs = probs.masked_fill(drop, 0.0)
+        probs = probs / probs.sum(-1, keepdim=True)  # the softmax over what is left
+    return probs, ids
+
+
+def sample_within_top_k(scores: torch.Tensor, top_k: int, top_p: float = 1.0, keep: int = 1) -> torch.Tensor:
+    """One token per row of `scores` `[rows, vocab]` (the processors before top-k applied), drawn from the same
+    distribution as top-k + top-p + `torch.multinomial` over the whole vocabulary (:func:`top_k_top_p_probs`), but
+    sampled within the `top_k` best: on CPU, the full-vocabulary sort and noise were most of a candidate step. The
+    draws are not `generate`'s (the global generator, on `top_k` columns).
+
+    Returns:
+        `[rows, 1]` token ids.
+    """
+    probs, ids = top_k_top_p_probs(scores, top_k, top_p, keep)
+    return ids.gather(1, torch.multinomial(probs, 1))

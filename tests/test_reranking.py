@@ -1,4 +1,4 @@
-"""Candidates and reranking: the score on hand-made candidates, and N candidates from one batched generate call."""
+"""Candidates and reranking: the score on hand-made candidates, and N candidates decoded as one batch."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import math
 
 import pytest
 import torch
+from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
 
+from medbot_hf import generation
 from medbot_hf.configs import RerankArguments
 from medbot_hf.generation import build_prompt, generate_replies
 from medbot_hf.metrics.loops import is_looping
 from medbot_hf.modeling import load_for_inference
 from medbot_hf.reranking import Reranker, candidate_score, mean_token_log_probs
+from medbot_hf.sampling import sample_within_top_k, top_k_top_p_probs
 
 QUESTION = [{"role": "user", "content": "我最近总是失眠，怎么办？"}]
 WEIGHTS = RerankArguments()
@@ -61,35 +64,53 @@ def test_one_candidate_is_exactly_the_plain_sampled_reply(chat_model):
         assert generate_replies(model, tok, [QUESTION], seed=seed, num_candidates=1, **SAMPLING)[0].text == plain
 
 
-def test_n_candidates_come_from_one_generate_call_and_the_best_is_kept(chat_model, monkeypatch):
+def test_n_candidates_are_decoded_as_one_batch_and_the_best_is_kept(chat_model, monkeypatch):
     model, tok = chat_model
-    calls = []
-    generate = model.generate
-    monkeypatch.setattr(model, "generate", lambda *a, **k: calls.append(k["input_ids"].shape) or generate(*a, **k))
+    shapes, drawn = [], []  # the input ids of every forward pass; what sample_candidates returned
+    hook = model.register_forward_pre_hook(
+        lambda _, a, k: shapes.append(tuple(k["input_ids"].shape)), with_kwargs=True
+    )
+    sample = generation.sample_candidates
+    monkeypatch.setattr(generation, "sample_candidates", lambda *a, **k: drawn.append(sample(*a, **k)) or drawn[-1])
     second = [*QUESTION, {"role": "assistant", "content": "多休息。"}, {"role": "user", "content": "还是睡不着"}]
-    chosen = generate_replies(model, tok, [QUESTION, second], seed=5, num_candidates=4, **SAMPLING)
-    assert len(calls) == 1 and calls[0][0] == 2  # one call; num_return_sequences expands each row to 4
-    monkeypatch.undo()
-    # The same 8 candidates, drawn again from stock generate, scored by a teacher-forced pass: the kept ones win.
-    torch.manual_seed(5)
+    try:
+        chosen = generate_replies(model, tok, [QUESTION, second], seed=5, num_candidates=4, **SAMPLING)
+    finally:
+        hook.remove()
     prompts = [build_prompt(tok, h, 128 - 16) for h in (QUESTION, second)]
-    width = max(map(len, prompts))
-    ids = torch.tensor([[tok.pad_token_id] * (width - len(p)) + p for p in prompts])
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
-    out = model.generate(input_ids=ids, attention_mask=mask, num_return_sequences=4, **SAMPLING)
-    new = out[:, width:]
-    sep = tok.sep_token_id
+    new, log_probs = drawn[0]
+    rows = [[t for t in row if t != tok.pad_token_id] for row in new.tolist()]  # [PAD] only fills an ended row
+    assert len(rows) == 8 and len(log_probs) == 8
+    # Both prompts are read once, in one pass; then one pass per new token over the candidates still running.
+    assert shapes[0] == (2, max(map(len, prompts)))
+    assert shapes[1:] == [(sum(len(r) > step for r in rows), 1) for step in range(1, max(map(len, rows)))]
+    # Each candidate's log-probability is its teacher-forced mean, and the best by the score is kept.
     for i in range(2):
         scores, texts = [], []
-        for row in new[i * 4 : (i + 1) * 4].tolist():
-            used = next((j for j, t in enumerate(row) if t in (sep, tok.pad_token_id)), len(row))
-            reply_ids = row[: used + (used < len(row) and row[used] == sep)]
-            full = torch.tensor([prompts[i] + reply_ids])
+        for row in range(i * 4, (i + 1) * 4):
+            full = torch.tensor([prompts[i] + rows[row]])
             logits = model(full).logits[:, len(prompts[i]) - 1 : -1]
-            log_prob = mean_token_log_probs(logits, torch.tensor([reply_ids])).item()
-            texts.append(tok.decode(reply_ids, skip_special_tokens=True).strip())
-            scores.append(candidate_score(log_prob, texts[-1], None, WEIGHTS))
+            assert log_probs[row] == pytest.approx(
+                mean_token_log_probs(logits, torch.tensor([rows[row]])).item(), abs=1e-4
+            )
+            texts.append(tok.decode(rows[row], skip_special_tokens=True).strip())
+            scores.append(candidate_score(log_probs[row], texts[-1], None, WEIGHTS))
         assert chosen[i].text == texts[max(range(4), key=scores.__getitem__)]
+
+
+def test_top_k_sampling_within_the_k_best_has_the_warpers_distribution():
+    torch.manual_seed(0)
+    scores = torch.randn(6, 50) * 3
+    scores[0, :45] = -math.inf  # fewer finite scores than k
+    for top_k, top_p in ((8, 1.0), (8, 0.9), (3, 0.5), (50, 0.7), (1, 0.9)):
+        warped = TopPLogitsWarper(top_p)(None, TopKLogitsWarper(top_k)(None, scores.clone())) if top_p < 1 else None
+        warped = TopKLogitsWarper(top_k)(None, scores.clone()) if warped is None else warped
+        probs, ids = top_k_top_p_probs(scores, top_k, top_p)
+        full = torch.zeros_like(scores).scatter(1, ids, probs)
+        assert torch.allclose(full, warped.softmax(-1), atol=1e-6)
+    drawn = torch.cat([sample_within_top_k(scores, 3, 0.9) for _ in range(200)], 1)
+    allowed = torch.zeros_like(scores).scatter(1, top_k_top_p_probs(scores, 3, 0.9)[1], 1.0).bool()
+    assert allowed.gather(1, drawn).all()  # never a token outside the warped distribution's support
 
 
 def test_greedy_decoding_has_one_candidate_and_bad_counts_are_refused(chat_model):
