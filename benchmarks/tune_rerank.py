@@ -1,13 +1,17 @@
 """Tune the weights of the rerank score (`medbot_hf.reranking.candidate_score`) on the shared valid.txt.
 
     python benchmarks/tune_rerank.py --model_name_or_path MODEL [--mmi_model_name_or_path MMI] [--stride 4 --offset 1]
+        [--candidates FILE]   # keep the drawn candidates there, and reuse them when the file exists
 
 The tuning dialogues are every `--stride`-th of valid.txt from `--offset`: by default dialogues 1, 5, 9, ..., which
 never overlap the README's evaluation subset (`medbot-eval --dialogue_stride 4`: dialogues 0, 4, 8, ...). Every doctor
 turn gets N = 8 candidates once, through `generate_replies` as medbot-eval draws them (seed 0); each candidate's
 features are kept (mean log-probability, loops, guarded, the reverse model's score), and every weight setting of the
 grid then picks its reply per turn from the same candidates. The tables show the settings by ROUGE-L, then BLEU-4
-(all of them, then those without the reverse model), beside the first candidate of each turn (no reranking).
+(all of them, those better than no reranking on all four metrics, and those without the reverse model), beside the
+first candidate of each turn (no reranking). `--candidates` saves the drawn candidates and their features (JSON, in
+a folder of your own, never in the repo: they hold text generated from the research-only corpus's prompts), so a
+wider grid does not need a new draw.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import argparse
 import functools
 import itertools
+import json
+from pathlib import Path
 
 from common import SHARED_VALID, machine, table
 
@@ -54,21 +60,19 @@ def main() -> None:
     parser.add_argument("--stride", type=int, default=4)
     parser.add_argument("--offset", type=int, default=1)
     parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--candidates", type=Path, help="JSON file: where the candidates are kept and reused from")
     args = parser.parse_args()
-    model, tok = load_for_inference(args.model_name_or_path, "cpu")
-    mmi = load_for_inference(args.mmi_model_name_or_path, "cpu") if args.mmi_model_name_or_path else ()
-    recorder = Recorder(RerankArguments(num_candidates=8), *mmi)
     dialogues = to_dataset(read_corpus(str(SHARED_VALID))).select(range(args.offset, 910, args.stride))
     histories, references = doctor_turns(dialogues)
-    generate_all(model, tok, histories, args.batch_size, 0, num_candidates=8, reranker=recorder)
-    # generate_all asks in order of prompt length (a stable sort), batch after batch
-    order = sorted(range(len(histories)), key=lambda i: sum(len(m["content"]) for m in histories[i]))
-    candidates = [None] * len(histories)
-    for i, seen in zip(order, recorder.seen, strict=True):
-        # scored as medbot-eval scores a reply: as shown, through the one answer pipeline (the guard's text)
-        shown = [a.text for a in answer_replies([histories[i]] * len(seen), [text for text, _, _ in seen])]
-        candidates[i] = [(text, lp, m, s) for (text, lp, m), s in zip(seen, shown, strict=True)]
-    grid = itertools.product([0.0, 0.5, 1.0, 2.0], [0.0, 1.0, 2.0, 4.0], [0.0, 0.25, 0.5, 1.0, 2.0] if mmi else [0.0])
+    if args.candidates and args.candidates.exists():
+        candidates = json.loads(args.candidates.read_text(encoding="utf-8"))
+        mmi = bool(candidates[0][0][2] is not None)
+    else:
+        candidates, mmi = draw(args, histories), bool(args.mmi_model_name_or_path)
+        if args.candidates:
+            args.candidates.write_text(json.dumps(candidates, ensure_ascii=False), encoding="utf-8")
+    weights = [0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0] if mmi else [0.0]
+    grid = itertools.product([0.0, 0.5, 1.0, 2.0], [0.0, 1.0, 2.0, 4.0], weights)
     keys = ("rouge_l", "bleu_4", "distinct_2", "repetition_rate")
     rows = []
     for loop, guard, weight in grid:
@@ -83,9 +87,29 @@ def main() -> None:
           f"(valid.txt[{args.offset}::{args.stride}]), {len(histories)} doctor turns, 8 candidates each")  # fmt: skip
     headers = ["loop_penalty", "guard_penalty", "mmi_weight", "rouge_l", "bleu_4", "distinct_2", "repetition"]
     print(table(headers, [["first candidate", "(no reranking)", "", *(round(first[k], 4) for k in keys)], *rows[:12]]))
+    better = [r for r in rows if r[3] > first["rouge_l"] and r[4] > first["bleu_4"] and r[5] > first["distinct_2"]
+              and r[6] < first["repetition_rate"]]  # fmt: skip
+    print(f"Better than no reranking on all four metrics: {len(better)} of {len(rows)} settings")
+    print(table(headers, better[:12]))
     if mmi:
         print("Without the reverse model (mmi_weight 0):")
         print(table(headers, [r for r in rows if r[2] == 0.0][:8]))
+
+
+def draw(args, histories) -> list[list[tuple]]:
+    """N = 8 candidates per history, drawn once as medbot-eval draws them: `(text, log_prob, mmi, shown)` each."""
+    model, tok = load_for_inference(args.model_name_or_path, "cpu")
+    mmi = load_for_inference(args.mmi_model_name_or_path, "cpu") if args.mmi_model_name_or_path else ()
+    recorder = Recorder(RerankArguments(num_candidates=8), *mmi)
+    generate_all(model, tok, histories, args.batch_size, 0, num_candidates=8, reranker=recorder)
+    # generate_all asks in order of prompt length (a stable sort), batch after batch
+    order = sorted(range(len(histories)), key=lambda i: sum(len(m["content"]) for m in histories[i]))
+    candidates = [None] * len(histories)
+    for i, seen in zip(order, recorder.seen, strict=True):
+        # scored as medbot-eval scores a reply: as shown, through the one answer pipeline (the guard's text)
+        shown = [a.text for a in answer_replies([histories[i]] * len(seen), [text for text, _, _ in seen])]
+        candidates[i] = [(text, lp, m, s) for (text, lp, m), s in zip(seen, shown, strict=True)]
+    return candidates
 
 
 if __name__ == "__main__":

@@ -278,7 +278,7 @@ class RerankArguments:
     The default weights were tuned on the shared valid.txt (`benchmarks/tune_rerank.py`, see README)."""
 
     num_candidates: int = field(
-        default=1, metadata={"help": "Replies sampled per question in one batched generate call; the best is kept."}
+        default=1, metadata={"help": "Replies sampled per question, decoded as one batch; the best is kept."}
     )
     mmi_model_name_or_path: str | None = field(
         default=None, metadata={"help": "Reverse model (turn_order: reversed) adding log P(question | reply)."}

@@ -1,7 +1,7 @@
 """Choosing one reply among N sampled candidates: the one score, and the reverse (MMI) model's part of it.
 
 :func:`candidate_score` is the whole rule. `generation.generate_replies(..., num_candidates=N)` samples the N
-candidates in one batched `generate` call and keeps the best by it.
+candidates as one batch (`generation.sample_candidates`) and keeps the best by it.
 """
 
 from __future__ import annotations
