@@ -71,29 +71,37 @@ def main() -> None:
         candidates, mmi = draw(args, histories), bool(args.mmi_model_name_or_path)
         if args.candidates:
             args.candidates.write_text(json.dumps(candidates, ensure_ascii=False), encoding="utf-8")
-    weights = [0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0] if mmi else [0.0]
-    grid = itertools.product([0.0, 0.5, 1.0, 2.0], [0.0, 1.0, 2.0, 4.0], weights)
+    # Only the ratio of the two log-probability weights matters between candidates, so the reverse model's weight is
+    # 0 or 1 and the forward one runs from 1 down to 0 (the ancestor's choice: the reverse model's score alone).
+    grid = itertools.product(
+        [1.0, 0.5, 0.25, 0.1, 0.05, 0.025, 0.0], [0.0, 1.0] if mmi else [0.0], [0.25, 0.5, 1.0, 2.0], [0.5, 2.0]
+    )
     keys = ("rouge_l", "bleu_4", "distinct_2", "repetition_rate")
     rows = []
-    for loop, guard, weight in grid:
-        w = RerankArguments(loop_penalty=loop, guard_penalty=guard, mmi_weight=weight)
+    for forward, weight, loop, guard in grid:
+        if forward == weight == 0.0:
+            continue
+        w = RerankArguments(log_prob_weight=forward, mmi_weight=weight, loop_penalty=loop, guard_penalty=guard)
         chosen = [max(c, key=lambda f: candidate_score(f[1], f[0], f[2], w))[3] for c in candidates]
         m = generation_metrics(chosen, references)
-        rows.append([loop, guard, weight, *(round(m[k], 4) for k in keys)])
-    rows.sort(key=lambda r: (r[3], r[4]), reverse=True)
+        rows.append([forward, weight, loop, guard, *(round(m[k], 4) for k in keys)])
+    rows.sort(key=lambda r: (r[4], r[5]), reverse=True)
     first = generation_metrics([c[0][3] for c in candidates], references)
     print(machine())
     print(f"model {args.model_name_or_path}, reverse model {args.mmi_model_name_or_path}; {len(dialogues)} dialogues "
           f"(valid.txt[{args.offset}::{args.stride}]), {len(histories)} doctor turns, 8 candidates each")  # fmt: skip
-    headers = ["loop_penalty", "guard_penalty", "mmi_weight", "rouge_l", "bleu_4", "distinct_2", "repetition"]
-    print(table(headers, [["first candidate", "(no reranking)", "", *(round(first[k], 4) for k in keys)], *rows[:12]]))
-    better = [r for r in rows if r[3] > first["rouge_l"] and r[4] > first["bleu_4"] and r[5] > first["distinct_2"]
-              and r[6] < first["repetition_rate"]]  # fmt: skip
+    headers = ["log_prob_weight", "mmi_weight", "loop_penalty", "guard_penalty", "rouge_l", "bleu_4", "distinct_2",
+               "repetition"]  # fmt: skip
+    first_row = ["first candidate", "(no reranking)", "", "", *(round(first[k], 4) for k in keys)]
+    print(table(headers, [first_row, *rows[:12]]))
+    better = [r for r in rows if r[4] > first["rouge_l"] and r[5] > first["bleu_4"] and r[6] > first["distinct_2"]
+              and r[7] < first["repetition_rate"]]  # fmt: skip
     print(f"Better than no reranking on all four metrics: {len(better)} of {len(rows)} settings")
-    print(table(headers, better[:12]))
+    if better:
+        print(table(headers, [first_row, *better[:12]]))
     if mmi:
         print("Without the reverse model (mmi_weight 0):")
-        print(table(headers, [r for r in rows if r[2] == 0.0][:8]))
+        print(table(headers, [first_row, *[r for r in rows if r[1] == 0.0][:8]]))
 
 
 def draw(args, histories) -> list[list[tuple]]:

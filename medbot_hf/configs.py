@@ -283,9 +283,13 @@ class RerankArguments:
     mmi_model_name_or_path: str | None = field(
         default=None, metadata={"help": "Reverse model (turn_order: reversed) adding log P(question | reply)."}
     )
-    # tuned on valid.txt[1::4] with the CPU recipe's model and its reverse model (README, "Reranked replies"):
-    # mmi_weight 2.0 was the grid's best (and its largest); loop and guard penalties of 1.0-4.0 tied there
-    mmi_weight: float = field(default=2.0, metadata={"help": "Weight of the reverse model's mean log-probability."})
+    # Tuned on valid.txt[1::4] with the CPU recipe's model and its reverse model (benchmarks/tune_rerank.py, README
+    # "Reranked replies"): 0.05 / 1.0 was the only ratio better than no reranking on all four metrics; the loop and
+    # guard penalties tied at every value tried, and at these weights both act as bans while another candidate is left.
+    log_prob_weight: float = field(
+        default=0.05, metadata={"help": "Weight of the reply's mean log-probability under the model."}
+    )
+    mmi_weight: float = field(default=1.0, metadata={"help": "Weight of the reverse model's mean log-probability."})
     loop_penalty: float = field(default=1.0, metadata={"help": "Subtracted when a candidate loops (repetition)."})
     guard_penalty: float = field(default=2.0, metadata={"help": "Subtracted when the safety guard would change it."})
 

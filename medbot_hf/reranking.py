@@ -20,7 +20,8 @@ from .safety import guard_reply
 def candidate_score(log_prob: float, text: str, mmi_log_prob: float | None, weights: RerankArguments) -> float:
     """The score a candidate reply is ranked by; higher is better.
 
-    `log_prob + mmi_weight * mmi_log_prob - loop_penalty * loops(text) - guard_penalty * guarded(text)`, where
+    `log_prob_weight * log_prob + mmi_weight * mmi_log_prob - loop_penalty * loops(text)
+    - guard_penalty * guarded(text)`, where
     `log_prob` is the reply's mean log-probability per token under the model (its closing `[SEP]` included),
     `mmi_log_prob` the reverse model's mean log P(patient turn | reply) per token (0 without one), `loops` the
     `repetition` metric's definition (`medbot_hf.metrics.loops`) and `guarded` whether `safety.guard_reply` would
@@ -28,7 +29,9 @@ def candidate_score(log_prob: float, text: str, mmi_log_prob: float | None, weig
     """
     if not text.strip():
         return -math.inf
-    score = log_prob + (weights.mmi_weight * mmi_log_prob if mmi_log_prob is not None else 0.0)
+    score = weights.log_prob_weight * log_prob
+    if mmi_log_prob is not None:
+        score += weights.mmi_weight * mmi_log_prob
     if is_looping(text):
         score -= weights.loop_penalty
     if guard_reply(text).changed:

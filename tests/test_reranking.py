@@ -17,27 +17,35 @@ from medbot_hf.reranking import Reranker, candidate_score, mean_token_log_probs
 from medbot_hf.sampling import sample_within_top_k, top_k_top_p_probs
 
 QUESTION = [{"role": "user", "content": "我最近总是失眠，怎么办？"}]
-WEIGHTS = RerankArguments()
+WEIGHTS = RerankArguments(log_prob_weight=1.0)  # the score's terms one to one, for hand-made numbers
 
 
 def test_a_looping_candidate_loses_to_a_less_likely_plain_one():
     looping, plain = "好的好的好的好的好的", "建议规律作息，睡前少看手机。"
     assert is_looping(looping) and not is_looping(plain)  # the repetition metric's definition
     assert candidate_score(-1.0, looping, None, WEIGHTS) < candidate_score(-1.5, plain, None, WEIGHTS)
-    assert Reranker().best("失眠", [looping, plain], [-1.0, -1.5]) == 1
-    assert Reranker().best("失眠", [looping, plain], [-1.0, -2.5]) == 0  # a penalty of 1.0, not a ban
+    assert Reranker(WEIGHTS).best("失眠", [looping, plain], [-1.0, -1.5]) == 1
+    assert Reranker(WEIGHTS).best("失眠", [looping, plain], [-1.0, -2.5]) == 0  # a penalty of 1.0, not a ban
+    # The tuned defaults weigh the log-probability at 0.05: within any real spread of mean log-probabilities (a few
+    # nats per token) the loop penalty then decides, and a looping candidate loses while a plain one is left.
+    assert Reranker().best("失眠", [looping, plain], [-0.5, -8.0]) == 1
 
 
 def test_a_candidate_the_guard_would_change_loses():
     dose, plain = "建议每次口服布洛芬400毫克，一天三次。", "建议多喝水，注意休息，不适请就医。"
     assert candidate_score(-0.5, dose, None, WEIGHTS) == pytest.approx(-2.5)  # guard_penalty 2.0
-    assert Reranker().best("头疼", [dose, plain], [-0.5, -1.9]) == 1
-    assert Reranker(RerankArguments(guard_penalty=0.0)).best("头疼", [dose, plain], [-0.5, -1.9]) == 0
+    assert Reranker(WEIGHTS).best("头疼", [dose, plain], [-0.5, -1.9]) == 1
+    assert (
+        Reranker(RerankArguments(log_prob_weight=1.0, guard_penalty=0.0)).best("头疼", [dose, plain], [-0.5, -1.9])
+        == 0
+    )
+    assert Reranker().best("头疼", [dose, plain], [-0.5, -8.0]) == 1
 
 
 def test_an_empty_candidate_always_loses_and_mmi_adds_its_weighted_score():
     assert candidate_score(-0.1, "  ", None, WEIGHTS) == -math.inf
-    assert candidate_score(-1.0, "多休息。", -2.0, RerankArguments(mmi_weight=0.25)) == pytest.approx(-1.5)
+    assert candidate_score(-1.0, "多休息。", -2.0, RerankArguments(mmi_weight=0.25)) == pytest.approx(-0.55)
+    assert candidate_score(-1.0, "多休息。", -2.0, RerankArguments(log_prob_weight=1.0, mmi_weight=0.25)) == -1.5
 
 
 def test_mean_token_log_probs_skips_ignored_targets():
@@ -94,7 +102,7 @@ def test_n_candidates_are_decoded_as_one_batch_and_the_best_is_kept(chat_model, 
                 mean_token_log_probs(logits, torch.tensor([rows[row]])).item(), abs=1e-4
             )
             texts.append(tok.decode(rows[row], skip_special_tokens=True).strip())
-            scores.append(candidate_score(log_probs[row], texts[-1], None, WEIGHTS))
+            scores.append(candidate_score(log_probs[row], texts[-1], None, RerankArguments()))
         assert chosen[i].text == texts[max(range(4), key=scores.__getitem__)]
 
 
