@@ -266,9 +266,9 @@ def sample_candidates(
     The rules are `generate`'s (the same `GenerationConfig`, the logits processors it builds, the stop at `[SEP]`,
     `max_new_tokens`, `stop_strings` and `stop_event`), but the decoding is cheaper for many samples of one prompt:
     the prompt is read once and its KV cache repeated for its rows, a row leaves the batch once it has ended, and a
-    top-k config samples within the top k (:func:`medbot_hf.sampling.sample_within_top_k`). For the CPU recipe's
-    model this took N = 8 from 2.9x to 1.9x the time of one plain reply (benchmarks/bench_rerank.py). The draws are
-    not `generate`'s: with N = 1, `generate_replies` calls `generate` itself.
+    top-k config samples within the top k (:func:`medbot_hf.sampling.sample_within_top_k`); what that saves is in
+    the README ("Reranked replies", `benchmarks/bench_rerank.py`). The draws are not `generate`'s: with N = 1,
+    `generate_replies` calls `generate` itself.
 
     Returns:
         The generated ids `[prompts * rows, longest]`, `[PAD]` after a row's end, and the mean log-probabilities.
