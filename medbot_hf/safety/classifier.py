@@ -9,8 +9,10 @@ n-gram rows (each distinct n-gram once, divided by the square root of their numb
 categories and `none`; the urgency is `1 - p(none)`.
 
 The weights ship in the package (`data/triage_classifier.safetensors`, float16) with the threshold chosen on the
-training script's own validation split and the real-corpus fire rate (never on a held-out test set). Rebuild them,
-bit for bit from the seed, with `python -m medbot_hf.safety.train_triage` (see that module).
+training script's own validation split and the real-corpus fire rate (never on a held-out test set). They were built
+with `python -m medbot_hf.safety.train_triage` (see that module), which is reproducible from its seed. The shipped
+file predates the merge of the clause reader into `safety/context.py`, which tags a few more clauses (fears,
+hearsay) as background, so a rebuild today gives slightly different weights, not the shipped bytes.
 
 Inference is numpy only: the file loads once, lazily, on the first call (a few tens of milliseconds); a message then
 takes well under a millisecond (measured in `benchmarks/bench_triage.py`).
