@@ -329,3 +329,42 @@ def test_one_reader_of_tense_and_denial():
     assert [k for _, k in context.clause_kinds("我没有胸痛，也不出汗")] == ["denied", "denied"]
     assert not context.tells_something_now("我没有胸痛，也不出汗")
     assert context.tells_something_now("没有意识了")
+
+
+# Round four's hand check (seed 2027): general causes of false fires, each in our own wording, with the emergency
+# told now that must still fire beside it.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我哥得癫痫十多年了，发作时口吐白沫，现在比以前发作得勤，哪家医院治癫痫好",  # 现在 dates the illness
+        "我妈得癫痫好多年了，抽搐时口吐白沫，现在服卡马西平能治好吗",
+        "我家里有癫痫病史，现在我主要想了解一下癫痫发作怎么处理",
+        "我刚刚上大一，癫痫严重影响了学习，怎么才能根治",  # "严重影响" holds the letters of 重影
+        "刚才嘴里有股血腥味，吐出来一点血，是怎么回事",  # spat from the mouth, no amount
+        "前天喝醉了吐了点血，过后就什么事都没有了，要紧吗",  # an episode over
+        "我爸正在县医院治疗，现在喘不上气，血氧只有85，还有什么药能用",  # in care already
+        "我爸肝癌晚期住过院，想知道肝病晚期有无肝昏迷肝腹水症状吗",  # a knowledge question on an illness
+        "我家孩子刚满月，新生儿缺氧半小时会脑瘫么",
+        "手背被热油溅到，烫了个黄豆大的泡，好疼",
+    ],
+)
+def test_round_four_false_fires_do_not_fire(text):
+    assert not triage(text).urgent
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("我儿子有癫痫，现在又抽上了，已经五分钟了", "unconscious_seizure"),
+        ("我老公有羊癫疯，刚才吃着饭突然倒地抽搐，口吐白沫，还没醒", "unconscious_seizure"),
+        ("我爸早上起来突然看东西重影，说话不清", "stroke"),
+        ("嘴里有血腥味，接着吐了一大口血", None),  # an amount still fires
+        ("吐了好多血，现在头晕心慌", None),
+        ("我爸在家里喘不上气，血氧只有八十", "breathing"),  # not in care: still an emergency
+        ("正在去县医院的路上，孩子喘不上气，嘴唇发紫", None),  # on the way is not in care
+        ("孩子整条胳膊被开水烫伤，起了大泡", "burns"),
+    ],
+)
+def test_round_four_emergencies_told_now_still_fire(text, category):
+    result = triage(text)
+    assert result.urgent and (category is None or result.category == category)
