@@ -368,3 +368,15 @@ def test_round_four_false_fires_do_not_fire(text):
 def test_round_four_emergencies_told_now_still_fire(text, category):
     result = triage(text)
     assert result.urgent and (category is None or result.category == category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "怀孕30周，胃里烧得慌，然后呕吐，吐出暗红色的东西，嘴里有血腥味",  # vomited dark blood
+        "早上起来嘴里有血腥味，吐血",  # no amount told
+        "孩子在本地医院住院治疗了5天，昨天刚出院，晚上突然呼吸急促，喘不上气",  # discharged: not in care now
+    ],
+)
+def test_round_four_narrowings_keep_these_alarms(text):
+    assert triage(text).urgent

@@ -188,9 +188,12 @@ _HEAD_HIT = (
     r"(?:头|脑袋|后脑勺?|额头|脑)(?:部)?{C}{0,6}(?:撞|磕|碰|砸|摔|着地|受伤|外伤|被打|被砸)"
     r"|(?:撞|磕|碰|砸|摔|打)(?:到|了|伤|破)?{C}{0,3}(?:头|脑袋|后脑|额头)|头部外伤|脑外伤|颅脑"
 )
-# "嘴巴有血腥味然后就吐了一点血出来": blood spat from the mouth after a taste of blood, no amount told, is no
-# vomited blood ("吐" is both spit and vomit); an amount or bleeding that goes on still fires.
-_SPAT_TASTE = r"!血腥味(?![\s\S]*(?:一大口|大口|好多|很多|满口|一碗|一杯|大量|不少|不停|止不住|一直|黑|咖啡))"
+# "嘴巴有血腥味然后就吐了一点血出来": a little blood spat from the mouth after a taste of blood is no vomited blood
+# ("吐" is both spit and vomit); no amount told, dark red, 呕, a large amount or bleeding that goes on still fires.
+_SPAT_TASTE = (
+    r"!(?:嘴|口)[^，]{0,4}血腥味(?=[\s\S]*(?:一点|少量|少许|一丝|点点|淡红))"
+    r"(?![\s\S]*(?:呕|暗红|一大口|大口|好多|很多|满口|一碗|一杯|大量|不少|不停|止不住|一直|黑|咖啡))"
+)
 _PREGNANT = rf"{_NEG}(?:怀孕|(?<!备)孕(?:{_NUM}|早|中|晚|期|妇)|妊娠|宫外孕|怀了|胎)"
 
 # A weak cue (breathlessness, chest tightness with sweat, blood in the stool, a bad stomach ache, "药吃多了") is a red
