@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ SAMPLE_VALID = ROOT / "data" / "sample" / "valid.txt"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def sigint_default() -> None:
+    """In the child before exec: Ctrl-C as in a terminal's foreground job. A job that a non-interactive shell starts
+    in the background (`cmd &`, as some CI runners and `nohup` scripts do) inherits SIGINT ignored, and Python then
+    leaves it ignored, so the interrupt under test would never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import time
 
 import pexpect
 import pytest
-from conftest import ROOT
+from conftest import ROOT, sigint_default
 
 CHAT = [sys.executable, str(ROOT / "recipes" / "chat.py")]
 
@@ -16,7 +16,14 @@ CHAT = [sys.executable, str(ROOT / "recipes" / "chat.py")]
 def spawn(model_dir, tmp_path, *extra):
     args = [*CHAT[1:], "--model_name_or_path", str(model_dir), "--samples_file", str(tmp_path / "s.txt"), *extra]
     child = pexpect.spawn(
-        CHAT[0], args, encoding="utf-8", codec_errors="replace", timeout=60, cwd=str(tmp_path), dimensions=(40, 200)
+        CHAT[0],
+        args,
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=60,
+        cwd=str(tmp_path),
+        dimensions=(40, 200),
+        preexec_fn=sigint_default,
     )
     child.expect("不是医生")
     child.expect("患者: ")
@@ -56,7 +63,7 @@ def test_streaming_and_ctrl_c_interrupts_only_the_reply(slow_model, tmp_path):
     child.expect("医生（AI生成）: ")
     streamed = ""
     while len(streamed) < 5:  # pieces of the reply arrive one after another, before the reply ends
-        streamed += child.read_nonblocking(1, timeout=30)
+        streamed += child.read_nonblocking(1, timeout=120)  # a sentence at a time: slow when the machine is busy
         time.sleep(0.05)
     assert "患者" not in streamed  # the reply was still being written when its first pieces were shown
     child.sendintr()

@@ -10,7 +10,7 @@ import time
 
 import pytest
 import torch
-from conftest import ROOT, load_recipe, tiny_run_args
+from conftest import ROOT, load_recipe, sigint_default, tiny_run_args
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer
 
@@ -188,13 +188,6 @@ def test_a_run_stopped_after_its_last_checkpoint_finishes_without_another_step(t
     state = json.loads((out / "trainer_state.json").read_text())
     assert state["global_step"] == state["max_steps"] == 10 and not (out / "checkpoint-11").exists()
     assert (out / "model.safetensors").exists() and (out / "README.md").exists()
-
-
-def sigint_default() -> None:
-    """In the child before exec: Ctrl-C as in a terminal's foreground job. A job that a non-interactive shell starts
-    in the background (`cmd &`, as some CI runners and `nohup` scripts do) inherits SIGINT ignored, and Python then
-    leaves it ignored, so the interrupt under test would never arrive."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.slow  # 10-50 s of real subprocesses: kept out of the default run, run by .ci/run
