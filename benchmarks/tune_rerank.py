@@ -28,7 +28,7 @@ from medbot_hf import reranking
 from medbot_hf.configs import RerankArguments
 from medbot_hf.corpus import read_corpus
 from medbot_hf.data import to_dataset
-from medbot_hf.evaluation import doctor_turns, generate_all, generation_metrics
+from medbot_hf.evaluation import doctor_turns, generate_all, generation_metrics, generation_order
 from medbot_hf.modeling import load_for_inference
 from medbot_hf.pipeline import answer_replies
 from medbot_hf.reranking import Reranker, candidate_score
@@ -110,8 +110,7 @@ def draw(args, histories) -> list[list[tuple]]:
     mmi = load_for_inference(args.mmi_model_name_or_path, "cpu") if args.mmi_model_name_or_path else ()
     recorder = Recorder(RerankArguments(num_candidates=8), *mmi)
     generate_all(model, tok, histories, args.batch_size, 0, num_candidates=8, reranker=recorder)
-    # generate_all asks in order of prompt length (a stable sort), batch after batch
-    order = sorted(range(len(histories)), key=lambda i: sum(len(m["content"]) for m in histories[i]))
+    order = generation_order(histories)  # the recorder saw the histories in generate_all's order
     candidates = [None] * len(histories)
     for i, seen in zip(order, recorder.seen, strict=True):
         # scored as medbot-eval scores a reply: as shown, through the one answer pipeline (the guard's text)

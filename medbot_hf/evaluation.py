@@ -97,11 +97,16 @@ def doctor_turns(dialogues: Dataset) -> tuple[list[list[dict]], list[str]]:
     return histories, references
 
 
+def generation_order(histories: list[list[dict]]) -> list[int]:
+    """The order :func:`generate_all` asks for the histories' replies in: by prompt length (a stable sort)."""
+    return sorted(range(len(histories)), key=lambda i: sum(len(m["content"]) for m in histories[i]))
+
+
 def generate_all(
     model, tokenizer, histories: list[list[dict]], batch_size: int = 16, seed: int = 0, **kwargs
 ) -> list[str]:
     """Replies to every history, batched by prompt length (less padding), each batch seeded from `seed`."""
-    order = sorted(range(len(histories)), key=lambda i: sum(len(m["content"]) for m in histories[i]))
+    order = generation_order(histories)
     replies: list[str] = [""] * len(histories)
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     for number, batch in enumerate(tqdm(batches, desc="Generating replies")):

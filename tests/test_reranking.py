@@ -111,13 +111,15 @@ def test_top_k_sampling_within_the_k_best_has_the_warpers_distribution():
     scores = torch.randn(6, 50) * 3
     scores[0, :45] = -math.inf  # fewer finite scores than k
     for top_k, top_p in ((8, 1.0), (8, 0.9), (3, 0.5), (50, 0.7), (1, 0.9)):
-        warped = TopPLogitsWarper(top_p)(None, TopKLogitsWarper(top_k)(None, scores.clone())) if top_p < 1 else None
-        warped = TopKLogitsWarper(top_k)(None, scores.clone()) if warped is None else warped
+        warped = TopKLogitsWarper(top_k)(None, scores.clone())
+        if top_p < 1:
+            warped = TopPLogitsWarper(top_p)(None, warped)
         probs, ids = top_k_top_p_probs(scores, top_k, top_p)
         full = torch.zeros_like(scores).scatter(1, ids, probs)
         assert torch.allclose(full, warped.softmax(-1), atol=1e-6)
     drawn = torch.cat([sample_within_top_k(scores, 3, 0.9) for _ in range(200)], 1)
-    allowed = torch.zeros_like(scores).scatter(1, top_k_top_p_probs(scores, 3, 0.9)[1], 1.0).bool()
+    probs, ids = top_k_top_p_probs(scores, 3, 0.9)
+    allowed = torch.zeros_like(scores).scatter(1, ids, probs) > 0
     assert allowed.gather(1, drawn).all()  # never a token outside the warped distribution's support
 
 
