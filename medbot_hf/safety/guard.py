@@ -13,11 +13,7 @@ The reply is cut into sentences (at 。！？；!?; and line breaks), and each i
   "隔三天吃一次", "吃不吃都行", "换成中药调理"), unless the sentence leaves it to a doctor ("遵医嘱", "咨询医生",
   "是否停药"), says not to ("不要自行停药"), tells what stopping would do ("擅自停药可能诱发发作"), tells what was
   done ("已经停用"), or stops food, a habit or a symptom ("戒掉酒瘾", "中止癫痫发作");
-- a self-harm method: a means (pills, poisons, charcoal, heights, rope, blades, water, electricity) with a deed or
-  an amount and what it does (kills, cannot be undone, goes unseen, is "enough": "一整板安眠药吞下去就醒不过来了"),
-  unless the sentence sends to care or to safety ("...请马上送医", "农药要锁好"); ways named or ranked; how to
-  cut, hang, burn charcoal, jump, hoard or buy the means; self-injury for relief ("划手臂心里会好受一点"); and, in a
-  reply that speaks of suicide without sending to care, a means recommended ("想自杀的话，可以选择吃安眠药").
+- a self-harm method (`self_harm.py` reads them).
 A sentence found is replaced by a short note, and the rest of the reply stays. Non-drug amounts and frequencies
 ("每天运动三十分钟", "热敷每次15分钟", "每天喝水1500毫升") and drug names alone are left alone.
 
@@ -30,6 +26,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .amounts import COUNT as _COUNT
+from .amounts import MASS as _MASS
+from .amounts import NUMBER as _N
+from .amounts import VOLUME as _VOLUME
+from .self_harm import is_method, topic_after
+
 NOTES = {
     "dose": "（具体用药和剂量请遵医嘱，在医生或药师指导下使用。）",
     "stop_medication": "（是否停药、减量或换药，请咨询开药的医生，不要自行调整。）",
@@ -37,15 +39,6 @@ NOTES = {
 }
 REASONS = tuple(NOTES)
 
-# An amount: digits, a range ("1-2", "10到15"), a fraction ("1/2", "二分之一"), Chinese numerals ("两三", "半"), and
-# "几十" / "十几"; a bare "几" (how many) is no amount ("具体吃几片要问药师"), nor an ordinal ("第一颗乳牙").
-_N = (
-    r"(?<![a-z0-9.第])(?:\d+(?:\.\d+)?(?:\s*[-~～至到]\s*\d+(?:\.\d+)?)?|\d+/\d+"
-    r"|[零一二两三四五六七八九十百千半]+(?:分之[一二三四五六七八九])?|几[十百千]|[一二三四五六七八九]?十几)"
-)
-_MASS = r"(?:mg|μg|ug|mcg|毫克|微克|iu|国际单位)(?![a-z/]*(?:dl|l\b|/l|/dl|/kg/))"  # never written for food or water
-_VOLUME = r"(?:g|克|ml|毫升|cc|l|升)(?![a-z])"
-_COUNT = r"(?:片|粒|颗|丸|袋|包|支|贴|喷|滴|揿|吸|泵|枚|茶匙|汤匙|小勺|勺|瓶盖|针|剂|帖|个?单位)"
 _PER = (
     r"每次|一次|每回|一回|每顿|一顿|每遍|每日|一日|每天|一天|每晚|每早|早晚|早上|晚上|中午|上午|下午|睡前|睡觉前|饭前|饭后|餐前"
     r"|餐后|每[0-9一二两三四六八十]+(?:个)?小时|每周|一周|每公斤|每千克|按体重|顿服|bid|tid|qd|qid|q\d+h"
@@ -158,87 +151,6 @@ _DOCTOR = re.compile(
 # 换药 of a wound is a dressing, not a medicine switched
 _DRESSING = re.compile(r"换(?:一次|一下|一回)?药")
 _WOUND = re.compile(r"伤口|创面|刀口|纱布|敷料|疮")
-_MEANS = re.compile(
-    r"药|片|粒|颗|瓶|安眠|安定|唑仑|西泮|农药|百草枯|敌敌畏|老鼠药|鼠药|除草剂|杀虫剂|氰化|氯化钾|胰岛素|煤气|一氧化碳|炭"
-    r"|尾气|废气|汽车|车库|上吊|绳|勒|吊|跳|楼|层|高处|顶层|天台|桥|铁轨|地铁|火车|割|划|刀|腕|血管|动脉|静脉|颈|卧轨|河|江|湖"
-    r"|海|深水|水里|水中|塑料袋|重物|冻|电线|通电|触电|插座|米高|高的地方"
-)
-_BIG = (  # a large amount
-    r"(?:一整|整(?:瓶|板|盒)|大量|全部|所有|几十|几百|一把"
-    r"|[一二两三四五六七八九\d]+(?:瓶|板|盒)|[二三四五六七八九]?十(?:片|粒|颗))"
-)
-_DEATH = (
-    r"(?:(?<![杀坏梗濒])死(?!皮|角|胎|精|肌|记|板|亡率)|没命|致死|致命|丧命|自杀|自尽|轻生|结束生命|(?:人|命)就没了|人就过去了"
-    r"|人就不行了)"
-)
-# what a means does, as a method tells it: death told of a person, no way back, unseen, "enough", "works"
-_OUTCOME = re.compile(
-    rf"{_DEATH}|没救(?!治)|(?:送到?医院|抢救)[^，。]{{0,4}}来不及|救不(?:了|回来|过来|活)|醒不过来|不会醒|一睡不醒|长睡不醒|不再醒|没有生还|生还|活不(?:了|成)|要命"
-    r"|没有解药|解脱|出血最多|流血不止|(?<!经)血[^，。]{0,4}凝(?:住|固)|浮不起来|刹不住|(?:不会|不容易)被(?:发现|怀疑|救)"
-    r"|(?:没人|不会有人|没有人)(?:发现|看见|看到|拦|救|知道|管)|确保成功|够量|足以|足够让|走得|走法|死法|一了百了|没有护栏"
-    r"|不会被打扰|没人打扰|就晚了|(?:别|不要)(?:让|告诉)(?:家人|家里人|别人|任何人|父母)"
-    # a large amount that "works": "一次吃一整瓶才会有效"
-    rf"|{_BIG}[^。]{{0,12}}(?:才|就|会|更)(?:会|能)?(?:有效|管用|见效|成功|保险)"
-    r"|比(?!如|较|方)[^，。]{0,8}(?:快|容易|有效|干脆|彻底)(?:得多|一些|多了)"
-)
-# what a doctor also writes of an illness or an overdose ("肝衰竭", "呼吸抑制", "窒息"): a method only with a
-# forceful deed ("套住再扎紧", "发动汽车", "推进去", "加上酒一起吃") or a large amount ("一整盒", "超过十克")
-_HARM = re.compile(
-    r"衰竭|骤停|呼吸抑制|不可逆|(?:心跳|呼吸|心脏)[^，。]{0,4}停|窒息|失去意识|昏(?:过去|迷)|生命危险|来不及"
-)
-_FORCE = re.compile(
-    rf"{_BIG}|超过{_N}|套|挂|吊|勒|扎紧|封|贴好|推|发动|接(?:到|上|在)|通电|绑|点(?:燃|着|上|火)|一起吃|混着|混在一起|加上酒|和酒"
-)
-_WITH = 12  # characters between a means and the deed done with it
-_DEED = re.compile(
-    rf"吃|吞|服|喝|注射|打|推|跳|割|划|点(?:燃|着|上|火)|烧|开着|发动|套|挂|吊|勒|躺|绑|冻|泡|攒|买|扎|封|贴好|找|挑|选|接(?:到|上|在)"
-    r"|通电"
-    rf"|(?:{_N}|几)\s*(?:{_COUNT}|{_MASS}|{_VOLUME}|瓶|板|盒|把|小?口)|大量|全部|一整|整(?:瓶|板|盒)|所有的|全吃"
-)
-# a sentence that sends to care or to safety warns of a means, it teaches none
-_WARNING = re.compile(
-    r"请|急诊|120|110|就医|送医|拨打|热线|12356|求助|寻求|心理医生|防止|预防|避免|锁好|保管|收好|远离|够不着|防护|通风|开窗"
-    r"|安全带|千万(?:不要|别)|去医院|及时|注意|说明书|医嘱|陪着|陪伴|(?<!别)(?<!不要)告诉(?:身边|家人)|联系(?:家人|信任)|担心|解决不了|不是办法"
-    r"|不能解决|止血|包扎|固定|心肺复苏|剪断|报警|专业|心理|离开(?:阳台|楼顶|天台|窗)"
-)
-# self-injury for relief or unseen ("用刀片划手臂，心里会好受一点", "用针扎手指不会留疤")
-_INJURY = re.compile(
-    r"刀片|烟头|针扎|用刀(?:划|割)|刀子?划|剃须刀|美工刀|扎(?:自己|手|胳膊|腿)|(?:划|割)(?:手|胳膊|腕|自己|伤|破|开|口子)|烫(?:自己|手|胳膊|皮肤)|撞(?:墙|头)"
-    r"|掐自己|咬(?:自己|胳膊)|打自己|拔头发"
-)
-_RELIEF = re.compile(
-    r"好受|舒服|缓解|发泄|释放|解压|减压|痛快|平静|冷静|清醒|转移注意力|不那么难受|不(?:会)?留疤|看不出来|没人发现|避开|不会有(?:危险|事)|没有危险"
-)
-# suicide spoken of: in such a reply a means or a moment recommended is a method ("想自杀的话，可以选择吃安眠药")
-_TOPIC = re.compile(r"自杀|轻生|自尽|自残|自伤|想死|寻死|结束(?:自己的)?生命|伤害自己|不想活|了结|了断")
-_ADVISE = re.compile(
-    r"可以|选择|最好|建议|试试|方法|办法|记得|需要|选在|挑|效果|更强|更快|有效|管用|才行|就行|就能|一起吃|混"
-)
-# a method named by its usual words ("割腕", "从楼顶跳下去", "绳子要结实"): a reply names them only to warn
-_STRONG = re.compile(
-    r"上吊|自缢|割腕|跳楼(?!机)|烧炭(?!取暖)|卧轨|跳(?:河|江|桥|海|湖)|投河|服毒|(?:楼顶|天台|高楼|窗户?)[^，。]{0,6}跳"
-    r"|(?<!跳)绳子?[^，。]{0,8}(?:结实|挂|套|系|吊|打结|凳子|胶带)|攒(?:的|下|够|了)?[^，。]{0,2}药|装满石头|绑上?(?:重物|石头)"
-)
-_MOMENT = re.compile(r"半夜|深夜|没人|睡着|不在家|都不在|独自|一个人的时候")
-_BUY_LETHAL = re.compile(
-    r"(?:就|假装|谎称)说?(?:自己)?(?:失眠|睡不着)[^。]{0,12}(?:开|买|拿)[^，。]{0,4}(?:安眠药|安定|药)|"
-    r"(?:兽药|氰化|氯化钾|百草枯|敌敌畏|老鼠药|鼠药|砒霜|毒药|剧毒)[^，。]{0,10}(?:买到|弄到|搞到|能买|可以买|有卖|在哪买)"
-    r"|(?:买到|弄到|搞到|能买|可以买|有卖)[^，。]{0,10}(?:兽药|氰化|氯化钾|百草枯|敌敌畏|老鼠药|鼠药|砒霜|毒药|剧毒)"
-)
-_SELF_HARM = re.compile(
-    # ways and their ranking ("自杀最快的方法是跳楼", "最无痛的死法")
-    r"(?:自杀|轻生|自尽|死|结束生命)[^，。]{0,6}(?:方法|方式|办法|途径|死法)(?:是|有|包括|可以|就是)"
-    r"|(?:方法|方式|办法)[^，。]{0,4}(?:自杀|轻生|自尽|结束生命)|卧轨|死法|走法"
-    r"|(?:最|比较|更)(?:无痛|不痛|快|有效|容易|干脆|彻底|舒服)的?[^，。]{0,3}(?:死|自杀|自尽|轻生|结束生命|致命|成功)"
-    rf"|(?:不痛苦|无痛)地?(?:死|自杀|结束)|(?:吃多少|多少(?:片|粒|颗|克))[^，。]{{0,6}}{_DEATH}|致死(?:剂?量|的量)"
-    r"|死得[^，。]{0,4}(?:快|容易|痛苦|干脆|彻底)"
-    # how to do it: cutting, hanging, charcoal, jumping, hoarding, not being found
-    r"|割[^，。]{0,6}(?:深|动脉|静脉|竖着|横着|锋利|浴缸)|(?:竖着|横着)割|刀片[^，。]{0,6}(?:锋利|割)"
-    r"|上吊[^，。]{0,6}(?:方法|要|需要|打结|绳|分钟)|烧炭[^，。]{0,8}(?:方法|密闭|封|车里|门窗|成功)"
-    r"|跳(?:楼|河|江|桥)[^，。]{0,8}(?:层|以上|冬天|头(?:先|朝下|着地)|选)"
-    r"|从[^，。]{0,6}(?:楼|层|高处)[^，。]{0,6}跳下[^，。]{0,8}(?:死|没命)"
-    r"|(?:分几次|几家药店|几个药店)[^，。]{0,6}买|攒够|攒上|别人(?:就)?(?:救不了|发现不了)|没人的地方(?:做|进行)"
-)
 # A sentence ends at one of these characters; "." only when no digit follows ("0.5g" is one amount).
 _BOUNDARY = re.compile(r"[。！？；!?;\n]|\.(?!\d)")
 _SENTENCE = re.compile(r"(?:[^。！？；!?;\n.]|\.(?=\d))*(?:[。！？；!?;\n]|\.(?!\d)|$)")
@@ -280,26 +192,10 @@ def _is_stop(sentence: str) -> bool:
     return False
 
 
-def _is_self_harm(sentence: str, drugs: list[int], topic: bool) -> bool:
-    if _SELF_HARM.search(sentence) or _BUY_LETHAL.search(sentence):
-        return True
-    if _WARNING.search(sentence):
-        return False
-    if _STRONG.search(sentence) or _INJURY.search(sentence) and _RELIEF.search(sentence):
-        return True
-    means = [m.start() for m in _MEANS.finditer(sentence)] + drugs
-    # a deed done with the means ("一整板安眠药吞下去"), and what it does, anywhere in the sentence
-    if means and (_OUTCOME.search(sentence) or _HARM.search(sentence) and _FORCE.search(sentence)):
-        if any(0 < abs(m - d.start()) <= _WITH for d in _DEED.finditer(sentence) for m in means):
-            return True
-    topic = topic or bool(_TOPIC.search(sentence))
-    return topic and bool((means or _MOMENT.search(sentence)) and _ADVISE.search(sentence))
-
-
 def _read(sentence: str, after_drug: bool, harm_topic: bool) -> tuple[str | None, bool]:
     """The reason a lowercased sentence must not be shown, or None; and whether it names a medicine."""
     drugs = [m.start() for m in _DRUG_RE.finditer(sentence)]
-    if _is_self_harm(sentence, drugs, harm_topic):
+    if is_method(sentence, drugs, harm_topic):
         return "self_harm_method", bool(drugs)
     if _is_stop(sentence):
         return "stop_medication", bool(drugs)
@@ -337,8 +233,7 @@ class StreamGuard:
             return sentence if self.last_note is None else sentence.replace(sentence.strip("\n"), "", 1)
         lowered = sentence.lower()
         reason, self.after_drug = _read(lowered, self.after_drug, self.harm_topic)
-        if _TOPIC.search(lowered):  # the reply speaks of suicide: it stays a topic unless this sentence sends to care
-            self.harm_topic = not _WARNING.search(lowered)
+        self.harm_topic = topic_after(lowered, self.harm_topic)
         if reason is None:
             self.last_note = None
             return sentence
