@@ -380,3 +380,68 @@ def test_round_four_emergencies_told_now_still_fire(text, category):
 )
 def test_round_four_narrowings_keep_these_alarms(text):
     assert triage(text).urgent
+
+
+# Round five (seed-2027 and seed-2028 hand checks): general readings of tense and care in context.py, each with a
+# calm message it must drop and an emergency told now that must still fire, in our own wording.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "孩子喘不上气的话要怎么办",  # "...的话": a condition, like 如果
+        "孩子经常手脚抽动一下，是什么原因",  # a recurring complaint, though a child's
+        "他现在一熬夜就抽搐，是什么病",  # "一X就": whenever, not now
+        "三个月的柏油样大便，不疼不痒",  # a duration, not a baby's age
+        "2015年出过车祸，颅脑损伤，右手一直没有知觉，能恢复吗",  # a calendar year dates the story
+        "我爸45岁时中过风，左边手脚没力气，要怎么锻炼",  # so does an age
+        "我有胃病，那个时候把胃药吃多了，有点恶心",  # 那个时候 is 那时
+        "女儿刚刚确诊癫痫，发作时口吐白沫，以后能正常上学吗",  # a new diagnosis; the fits as they come
+        "我儿子经常手脚抽动，我现在怀疑是癫痫",  # the asker's mind anchors no story
+        "突然一只眼看不见，检查是视网膜脱落，一直在治疗，要注意什么",  # found on examination
+        "体检发现尿酮体阳性，要紧吗",  # a check-up finding
+        "昨晚吐了一点血，查了胃镜也没事，还要查什么",  # checked and found fine
+        "坐了十几个小时飞机，心慌心跳快，走两步症状就消失了",  # gone
+        "突然眼前发花站不稳，得歇一会儿才能恢复",  # settles with rest
+        "我爸脑出血昏迷，经抢救保住了命，还在昏迷，医生建议手术",  # brought round in hospital: in care
+        "我在隔离医院，现在胸闷憋气",  # an isolation hospital is care
+        "去年流产大出血，过了一段时间大出血又来了一次，现在月经正常，想再要孩子",
+        "肝昏迷的病人可不可以喝牛奶",  # a diet question on a named illness
+        "糖尿病，血糖13·2，能吃什么水果",  # the middle dot is a decimal point, not a blood sugar of 2
+        "感冒吃药后胸闷，牙也疼，一会就好了这样正常吗",  # 一会 holds no 会...吗 question
+    ],
+)
+def test_round_five_calm_readings_do_not_fire(text):
+    assert not triage(text).urgent
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("孩子现在喘不上气，嘴唇发紫，要去医院的话走哪个门", "breathing"),
+        ("我妈突然说话不清，听不懂我说的话", "stroke"),  # 说的话 is no condition
+        ("孩子经常感冒，今天突然抽搐，叫不醒", "unconscious_seizure"),
+        ("他一下子就倒在地上抽搐，叫不醒", "unconscious_seizure"),  # 一下子就 is sudden, not whenever
+        ("三个月的宝宝拉柏油样的黑便，精神很差", None),
+        ("我爸去年中过风，今天早上起来左边手脚没力气了", "stroke"),
+        ("女儿刚刚口吐白沫抽搐，还没醒", "unconscious_seizure"),
+        ("他癫痫正在发作，口吐白沫", "unconscious_seizure"),
+        ("我儿子以前有过抽搐，现在又抽起来了，叫不醒", "unconscious_seizure"),
+        ("糖尿病人，尿酮体阳性，一直吐，喘大气", "dka"),
+        ("突然头晕站不稳，说话不清，现在还没好", "stroke"),
+        ("从隔离医院出来回家后，今天突然喘不上气", "breathing"),  # out of care
+        ("我爸中风了，能不能吃东西", "stroke"),  # an event told, whatever the diet question
+        ("他癫痫发作了，一直抽个不停，可以吃什么药", "unconscious_seizure"),  # a fit that goes on
+        ("糖尿病人，血糖1·8，出冷汗手抖", "hypoglycemia"),
+    ],
+)
+def test_round_five_emergencies_told_now_still_fire(text, category):
+    result = triage(text)
+    assert result.urgent and (category is None or result.category == category)
+
+
+def test_round_five_clause_kinds():
+    from medbot_hf.safety.context import clause_kinds
+
+    assert [k for _, k in clause_kinds("以后还能不能怀孕")] == ["hypothetical"]  # a question about the future
+    assert [k for _, k in clause_kinds("吃完药头晕，一会就好了")] == ["resolved", "resolved"]
+    assert [k for _, k in clause_kinds("现在一喝酒就头晕")] == ["chronic"]  # nowadays, whenever
+    assert [k for _, k in clause_kinds("刚刚确诊癫痫")] == ["resolved"]

@@ -32,8 +32,9 @@ import re
 
 _NUM = "[0-9一二两三四五六七八九十几半多]"
 _SPLIT = re.compile(r"[，。！？；、,!?;:：\n\s…~]+|\.(?![0-9])")
-# Full-width digits and dots reach us from Chinese input methods; fold them so "３９．５度" reads like "39.5度".
-_FOLD = str.maketrans("０１２３４５６７８９．ＣＯ", "0123456789.co")
+# Full-width digits and dots, and the middle dot typed as a decimal point, reach us from Chinese input methods; fold
+# them so "３９．５度" and "13·2" read like "39.5度" and "13.2".
+_FOLD = str.maketrans("０１２３４５６７８９．·ＣＯ", "0123456789..co")
 # The person the message is about; a knowledge question has none.
 _PERSON = re.compile(
     r"我|俺|本人|咱|他|她|孩子|小孩|宝宝|宝贝|儿子|女儿|闺女|娃|老公|老婆|丈夫|妻子|爱人|爸|妈|爷|奶|姥|外婆|外公"
@@ -41,43 +42,61 @@ _PERSON = re.compile(
 )
 _ASKER = re.compile(r"我(?:想|要)?(?:问问?|知道|了解|咨询|请教)(?:一下)?|请问|想问(?:问|一下)?|问一下|求问|请教")
 # Said now: these protect a clause from the past and resolved readings. "不停", "越来越" only go on within a
-# story's frame ("十年前...四肢抽搐不停").
-_IMMEDIATE = re.compile(r"现在|目前|此刻|这会儿?|正在|还在|刚才|刚刚|还没(?:醒|停|好)|马上|快来|救命|在线等")
+# story's frame ("十年前...四肢抽搐不停"); "刚刚得了癫痫" tells a new diagnosis, not a fit this minute.
+_IMMEDIATE = re.compile(
+    r"现在|目前|此刻|这会儿?|正在|还在|刚才|刚刚(?!得了|患|查出|确诊|诊断|被诊断)|还没(?:醒|停|好)|马上|快来|救命|在线等"
+)
 _NOW_FRAME = re.compile(rf"{_IMMEDIATE.pattern}|今天|今早|今晚|这两天|这几天|这次|又|第一次|头一次|从来没")
-# A now-clause that only dates the story ("现在12岁", "现在二十年过去了", "现在好了") anchors nothing.
+# A now-clause that only dates the story ("现在12岁", "现在二十年过去了", "现在好了") or tells the asker's mind
+# ("我现在怀疑是癫痫") anchors nothing.
 _NO_ANCHOR = re.compile(
     r"注意|饮食|食疗|调理|留意|治疗|怎么治|能不能|可不可以|能否|还能|需要|要不要|岁|年|个月|多久|很久|以来|过去"
-    r"|好了|好多了|没事|正常|稳定|控制|恢复|缓解|消失|不[疼痛]了"
+    r"|好了|好多了|没事|正常|稳定|控制|恢复|缓解|消失|不[疼痛]了|怀疑|质疑|担心|想知道|想了解|想问|咨询"
 )
-# The distant past ("以前", "去年", "三年前", "有过"): a clause with it and nothing said now is background on its own.
+# The distant past ("以前", "去年", "三年前", "2016年", "36岁时", "有过"): a clause with it and nothing said now is
+# background on its own.
 _LONG_AGO = (
     r"(?<!分钟)(?<!小时)(?<!钟头)(?<!会儿)(?<!刚)(?:以前|之前)|从前|(?<![晕昏死])过去|曾经|早年|小时候|年轻(?:的)?时|去年|前年"
-    r"|[0-9一二两三四五六七八九十几]+年前|多年前|上次|上一次|那次"
+    r"|[0-9一二两三四五六七八九十几]+年前|多年前|上次|上一次|那次|(?:19|20)[0-9]{2}年|[0-9一二两三四五六七八九十几]+岁(?:的)?(?:时|那年)"
 )
 _EXPERIENCED = r"(?:有|得|患|犯|发作|中风|晕倒|出现)过(?!敏)"  # "有过一次晕倒"
 # A past frame of a story: the distant past, or a recent one ("前几天", "上周", "三天前", "当时") that lasts to a
 # clause saying now.
 _PAST_FRAME = re.compile(
     rf"{_LONG_AGO}|前几天|前段时间|前阵子|前一段时间|上周|上个?星期|上个?月|{_NUM}+(?:个)?(?:天|周|星期|月|年)半?(?:之|以)?前"
-    r"|当时|那天|那时|有一次|有次"
+    r"|当时|那天|那时|那个时候|那会儿?|有一次|有次|过了?一段时间"
 )
 _ONGOING = re.compile(r"开始|起|以来|至今|到现在|直到|一直(?!有|都|是)")  # "三天前开始胸痛" goes on now
 _NOT = r"(?<!没)(?<!没有)(?<!不)(?<!未)(?<!不见)(?<!还没)"
 _RESOLVED = re.compile(
-    rf"诊断(?:为|是|出|说)|确诊|查出|检查(?:后|出|结果|发现|发觉|说)|才知[道晓]|被告[知之]"
+    rf"诊断(?:为|是|出|说)|确诊|查出|检查(?:后|出|结果|发现|发觉|说|是|为)|才知[道晓]|被告[知之]|体检"
+    r"|查了?[^，]{0,4}(?:也)?(?:没事|没问题|没什么问题|都正常)|症状[^，]{0,3}消失"
+    r"|(?:休息|歇)(?:了|下)?(?:一?会儿?|一下)?[^，]{0,2}(?:就|才)(?:能)?(?:好|恢复|缓解|缓过来)"
     rf"|(?:过后|之后)[^，]{{0,3}}(?:什么事都?没有|没事)|{_NOT}缓过来|{_NOT}恢复(?:了|正常)|彻底恢复|{_NOT}好转|(?:就|又|已经|才)好了|没事了|止住了|治好|出院"
     r"|住院(?:了|治疗|期间|后|[0-9一二两三四五六七八九十几])|在住院|住进|抢救(?:过来|后|回来)|自行(?:缓解|恢复|好|醒)"
     r"|过了?一会(?:儿)?[^，]{0,4}(?:好|恢复|醒|缓|停)|(?:医生|大夫)[^，]{0,6}(?:说|诊断)[^，]{0,2}(?:是|为|得|患)"
     r"|(?:送|去|到)了?(?:到|进)?(?:医院|急诊)[^，]{0,6}(?:后|说|检查|诊断|确诊)|在医院(?:治疗|抢救|住院|输液|观察)"
     r"|重症监护|icu|检查报告|报告(?:显示|说)|送(?:[他她]|孩子|老人)?(?:去|到|进)了?(?:医院|急诊|卫生院|诊所)"
 )
-_CHRONIC = re.compile(
-    rf"有时(?:候)?|偶尔|经常|时常|常常|老是|总是|每次|每年|每到|每逢|每当|一到|时不时|反复|动不动|隔三差五"
-    rf"|{_NUM}+(?:个)?(?:月|年)(?:了|多|之久|左右)|半年|多年|好多年|很多年|好几年|这些年|很久|长期|长年|病史|老毛病"
+# A recurring complaint ("经常", "每次", "一喝酒就...", "发作时..."): "一X就" is "whenever X", not "一下子就" or
+# "一会就".
+_WHENEVER = r"一(?!下|会|个|天|周|星期|次|直|点|阵|夜|晚|早|进|回|看|眨|听|口|整)[^，]{1,4}就"
+_RECURRING = re.compile(
+    rf"有时(?:候)?|偶尔|经常|时常|常常|老是|总是|每次|每年|每到|每逢|每当|一到|时不时|反复|动不动|隔三差五|{_WHENEVER}"
+    r"|(?:发作|发病|犯病|病发)(?:的)?(?:时(?:候)?|的)"
+)
+# "现在一喝酒就晕": nowadays, whenever; the "现在" tells no present event.
+_NOWADAYS = re.compile(rf"(?:现在|目前)(?={_WHENEVER})")
+# A long-standing complaint ("两个月了", "三年前开始", "从去年开始"); a baby's age or a pregnancy's months are no
+# duration ("宝宝三个月了").
+_DURATION = re.compile(
+    rf"{_NUM}+(?:个)?(?:月|年)(?:了|多|之久|左右|的)|半年|多年|好多年|很多年|好几年|这些年|很久|长期|长年|病史|老毛病"
+    rf"|(?:个)?多?(?:月|年)(?:前|以前|之前)(?:就)?开始|从小|(?:去年|前年|(?:19|20)[0-9]{{2}}年)[^，]{{0,8}}开始"
 )
 _AGE_OR_PREGNANCY = re.compile(r"孕|怀|胎|宝|婴|孩|娃|出生|岁|满月|产后|生完|月子|大了")
 _HYPOTHETICAL = re.compile(
-    r"如果|假如|假设|万一|要是|假若|一旦|(?:怕|担心|害怕|生怕)(?:[^，]{0,8}(?:会|就|哪天|那天|万一|以后|将来|一旦|突然)|$)"
+    r"如果|假如|假设|万一|要是|假若|一旦|(?<![说讲])的话|(?:怕|担心|害怕|生怕)(?:[^，]{0,8}(?:会|就|哪天|那天|万一|以后|将来|一旦|突然)"
+    r"|$)|以后还?(?:(?:会|能|可以)[^，]{0,10}[吗么]|能不能|可不可以|会不会)|将来|今后"
     r"|听说|据说|听(?:别人|人家|朋友|医生)?说|(?:别人|人家|他们|大家)都?说|新闻|查资料|网上(?:说|看)|看到[^，]{0,8}说"
 )
 # Encyclopedic words ("原因", "有哪些", "预防"): a clause with one and nothing said now is background.
@@ -99,10 +118,10 @@ _CAUSE_QUESTION = re.compile(
 # A question about an illness itself ("高血压昏迷会死吗", "癫痫医院在哪") is general even from someone who has it.
 _ILLNESS = re.compile(
     r"(?<![生看发])病(?![人情史发房历友])|炎|症(?!状)|癌|瘤|高血压|癫痫|羊癫疯|羊角风|哮喘|中风|脑梗|心梗|脑出血|中暑"
-    r"|过敏|窒息|缺氧|脑瘫|瘫痪|烧伤|烫伤|休克|中毒"
+    r"|过敏|窒息|缺氧|脑瘫|瘫痪|烧伤|烫伤|休克|中毒|肝性?昏迷|肝性脑病"
 )
 _KNOWLEDGE = re.compile(
-    r"(?:会|能|可以|可不可以|能不能)[^，]{0,10}[吗么]|会不会|(?:是不是|是否)(?:会|能|可以)|多久|多长时间|是多少|有哪些|有何|有些什么|为什么会|为何"
+    r"(?:(?<!一)会|能|可以|可不可以|能不能)[^，]{0,10}[吗么]|会不会|(?:是不是|是否)(?:会|能|可以)|多久|多长时间|是多少|有哪些|有何|有些什么|为什么会|为何"
     r"|有(?:什么|无)[^，]{0,8}(?:症状|表现|危害|影响|后果|区别|原因|特点|检查)|的(?:症状|表现|原因|危害|特点|特征|征兆|前兆)"
     r"|怎么(?:治疗|预防|护理|调理|急救)|如何(?:治疗|预防|护理|急救|应对)"
     r"|哪家|哪个医院|什么医院|医院在哪|能治好|治愈|根治|多少钱|费用|价位|发病(?:年龄|率)|感兴趣|科普|查资料|新闻|听说|据说"
@@ -116,17 +135,21 @@ _DENIAL = re.compile(
     r"|醒|感觉|力|法|办法|用|效|好|停|止|精神|声))"
     r"|不(?=发烧|发热|咳|痛|疼|吐|拉|喘|晕|出血|流血|肿|痒|红|出汗|冒汗|抽))"
 )
-# Asking how a known illness is treated in the long run (hospital, cost, cure, diet) rather than what to do now.
+# Asking how a known illness is treated in the long run (hospital, cost, cure, surgery, diet), not what to do now.
 _MANAGE = re.compile(
     r"哪家|什么医院|哪个医院|医院(?:好|在哪|排行)|专科|费用|多少钱|价位|能治好|治得好|治愈|根治|能不能治|忌口|饮食|调理|护理"
     r"|遗传|偏方|康复|后遗症|怎么治疗|如何治疗|怎样治疗|治疗(?:方法|效果|费用|多久|周期|办法)|手术(?:治疗|效果|费用)"
+    r"|(?:可以|能|要|需要|能不能|可不可以)(?:做)?手术|(?:可不可以|能不能|能否)[吃喝]|(?:能|可以)[吃喝](?:什么|哪些)|[吃喝]什么(?:好|比较好)"
 )
+# An event told as done ("中风了", "抽搐了"): something going on, whatever question follows.
+_EVENT = re.compile(r"(?:中风|脑梗|脑出血|心梗|昏迷|昏倒|晕倒|抽搐|抽风|发作|吐血|大出血)了")
 # In hospital or being treated now (not "要住院吗", nor "术后", a risk of its own for a clot).
 _IN_CARE = re.compile(
     r"(?:正在|还在|现在在|目前在|人在)(?:当地|本地|县|市|省|镇|乡|区)[^，去往赶送到路]{0,3}医院(?:治疗|住院|输液|抢救|吸氧|观察|icu)"
     r"|(?:正在|还在|现在在|目前在|人在|正)(?:医院|住院|icu|监护|抢救|救治|治疗|输液|吸氧|急诊)|在医院(?:里)?(?:治疗|住院|输液|观察|抢救"
     r"|做|打|吸氧|躺|检查)|住院(?:中|期间|治疗中|观察)|住着院|在住院|还在住院|住进了?(?:医院|icu|监护)|icu|重症监护|监护室"
-    r"|抢救(?:了|中|室|过来|回来)|救治中|(?:正在|还在|在)(?:输液|打点滴|吊水|吸氧)|输着液|吊着水"
+    r"|抢救(?:了|中|室|过来|回来)|经(?:过)?(?:医生)?抢救|救治中|(?:正在|还在|在)(?:输液|打点滴|吊水|吸氧)|输着液|吊着水"
+    r"|(?:在|住进|回到|转到|送到|送进|进了|住在)了?(?:隔离|定点)医院|方舱"
 )
 # Something going on today ("今天又抽个不停"), not a story dated today.
 _ONSET = re.compile(r"突然|忽然|一下子|猛地")  # a sudden onset told as now, not in a past or resolved story
@@ -169,8 +192,9 @@ def clause_kinds(text: str) -> list[tuple[str, str]]:
     for sentence in _SENTENCE.split(text):
         frame, hypothetical, denied = "now", False, False
         for clause in split_clauses(sentence):
-            now = _NOW_FRAME.search(clause) is not None
-            immediate = _IMMEDIATE.search(clause) is not None
+            told = _NOWADAYS.sub("", clause)
+            now = _NOW_FRAME.search(told) is not None
+            immediate = _IMMEDIATE.search(told) is not None
             past = _PAST_FRAME.search(clause) is not None and not _ONGOING.search(clause) and not immediate
             frame = "past" if past else "now" if now else frame
             if denies(clause) or (denied and _LIST_TAIL.search(clause)):
@@ -194,7 +218,9 @@ def clause_kinds(text: str) -> list[tuple[str, str]]:
                     kind = "general"
                 elif frame == "past":
                     kind = "past"
-                elif not now and _CHRONIC.search(clause) and not _AGE_OR_PREGNANCY.search(clause):
+                elif not now and (
+                    _RECURRING.search(clause) or (_DURATION.search(clause) and not _AGE_OR_PREGNANCY.search(clause))
+                ):
                     kind = "chronic"
                 else:
                     kind = "now"
@@ -221,7 +247,7 @@ def present_part(text: str) -> str:
         return ""  # "现在在医院做脑电图", "还在住院": in care already, where a call for emergency care is moot
     if _MANAGE.search(text) and _ILLNESS.search(text):
         live = [c for c, k in kinds if k == "now" and not _NO_ANCHOR.search(c)]
-        if not [c for c in live if _IMMEDIATE.search(c) or _LIVE_TODAY.search(c) or _ONSET.search(c)]:
+        if not any(p.search(c) for c in live for p in (_IMMEDIATE, _LIVE_TODAY, _ONSET, _EVENT)):
             return ""  # "女儿上周抽搐，诊断为癫痫，哪家医院好": a question about the illness, nothing going on now
     anchored = any(k == "now" and _NOW_FRAME.search(c) and not _NO_ANCHOR.search(c) for c, k in kinds)
     keep = ("now", "past", "chronic") if anchored else ("now",)
