@@ -16,7 +16,8 @@ Sets:
   test or case file, frozen; its `other` cases are emergencies of no listed category (recall only: no category fits).
 - `tests/data/guard_cases.json` `tuning` and `tests/data/guard_heldout.json` (blind, frozen) for the guard, and
   `tests/data/guard_blind.json` (`blind-2`, as above); `guard_cases.json` `written_first`, `written_second` and
-  `written_third` are the guard author's, each written before the rules that catch it (then fitted: not blind).
+  `written_third` are the guard author's and `written_fourth` (self-harm methods) an independent writer's, each
+  written before the rules that catch it (then fitted: not blind).
 Triage is the rules plus the shipped classifier (`medbot_hf.safety.triage`); the overall table also scores the rules
 alone (`rule_triage`) and the classifier alone, and the timings give the classifier's load time (a fresh process, first
 call) and the time per message of rules, classifier and both.
@@ -112,7 +113,7 @@ def load_time_ms() -> tuple[float, float]:
     return imported, first
 
 
-GUARD_WRITTEN = ("written_first", "written_second", "written_third")  # the guard author's, each before its rules
+GUARD_WRITTEN = ("written_first", "written_second", "written_third", "written_fourth")  # each before its rules
 
 
 def guard_sets(held_out: bool) -> dict[str, dict]:

@@ -125,7 +125,7 @@ _STOP_RE = re.compile(rf"{_STOP}(?!后|以后|之后|会|可能|容易|导致|�
 _KEEP_ON = re.compile(rf"(?:不用|不必|没必要|不需要|无需|用不着)(?:再)?(?:继续|坚持|接着){_TAKE}")
 # "不要自行停药", "胶囊不要掰开吃": a negation before the verb says not to
 _NEGATED_STOP = re.compile(
-    rf"{_NOT}{_OWN}[^，。]{{0,12}}(?:停|减|断|撤|戒|少吃|不吃|跳过|漏|换|改|掰|降|调|拿掉|去掉|省|隔|替|代替|中断|不再)"
+    rf"{_NOT}{_OWN}[^，。]{{0,12}}(?:停|减|断|撤|戒|少吃|不吃|跳过|漏|换|改|掰|降|调|加|拿掉|去掉|省|隔|替|代替|中断|不再)"
 )
 # what stopping would do ("擅自停掉抗癫痫药可能诱发发作", "...这样容易复发") describes a risk, it advises nothing
 _HARM_AFTER = re.compile(
@@ -142,10 +142,13 @@ _DONE = re.compile(r"(?:已经|已|曾经?|早就)$")
 _NEAR = 20  # characters between a stop verb and the medicine it is about
 # Stopping because of a reaction and seeing a doctor ("有过敏反应要立即停药并就医") is the advice we want.
 _STOP_AND_SEE = re.compile(r"停[^，。]{0,6}(?:就医|看医生|去医院|就诊|急诊)")
+# medicines put away for safety ("把家里的药收起来，由专人保管") are not stopped
+_SAFEKEEPING = re.compile(r"保管|锁起来|够不着|拿不到|碰不到")
 _NO_DOCTOR = re.compile(r"(?:不用|不必|无需|没必要|用不着)再?去?(?:问|咨询|找|看|请教)问?(?:医生|医师|大夫|药师)")
 _DOCTOR = re.compile(
     r"医嘱|在医生|按医生|听医生|由医生|经医生|医生[^，。]{0,4}(?:指导|同意|决定|评估|调整|允许|安排|方案|看了)"
     r"|(?:咨询|问问?|请教|告诉|联系|找|和|跟|与)[^，。]{0,6}(?:医生|医师|药师|大夫)|医师指导"
+    r"|(?:遵照|遵从|遵循|按照|依照)[^，。]{0,4}(?:医生|医师|大夫|处方)"
     r"|(?:是否|要不要|能不能|可不可以|该不该|是不是该|需不需要)(?:需要)?[^，。]{0,4}(?:停|减|换|调)"
 )
 # 换药 of a wound is a dressing, not a medicine switched
@@ -171,7 +174,7 @@ def _is_dose(sentence: str, drug: bool, after_drug: bool) -> bool:
 
 
 def _is_stop(sentence: str) -> bool:
-    if not _STOP_RE.search(sentence) or _STOP_AND_SEE.search(sentence):
+    if not _STOP_RE.search(sentence) or _STOP_AND_SEE.search(sentence) or _SAFEKEEPING.search(sentence):
         return False
     if _DOCTOR.search(_NO_DOCTOR.sub("", sentence)):  # "不用问医生" leaves nothing to a doctor
         return False

@@ -53,8 +53,8 @@ _DEED = re.compile(
 )
 # a sentence that sends to care or to safety warns of a means, it teaches none
 _WARNING = re.compile(
-    r"请|急诊|120|110|就医|送医|拨打|热线|12356|求助|寻求|心理医生|防止|预防|避免|锁好|保管|收好|远离|够不着|防护|通风|开窗"
-    r"|安全带|千万(?:不要|别)|去医院|及时|注意|说明书|医嘱|陪着|陪伴|(?<!别)(?<!不要)告诉(?:身边|家人)|联系(?:家人|信任)|担心|解决不了|不是办法"
+    r"请|急诊|120|110|就医|送医|拨打|热线|12356|求助|寻求|心理医生|防止|预防|避免|(?<!门)锁好(?!门)|锁起来|上锁|保管|收好|远离|够不着|防护|通风|开窗"
+    r"|系(?:好|上)?安全带|千万(?:不要|别)|(?:不要|别)(?:让[^，。]{0,3})?(?:一个人|独处|独自)|去医院|及时|注意|说明书|医嘱|陪着|陪伴|(?<!别)(?<!不要)告诉(?:身边|家人)|联系(?:家人|信任)|担心|解决不了|不是办法"
     r"|不能解决|止血|包扎|固定|心肺复苏|剪断|报警|专业|心理|离开(?:阳台|楼顶|天台|窗)"
 )
 # self-injury for relief or unseen ("用刀片划手臂，心里会好受一点", "用针扎手指不会留疤")
@@ -70,10 +70,10 @@ _TOPIC = re.compile(r"自杀|轻生|自尽|自残|自伤|想死|寻死|结束(?:
 _ADVISE = re.compile(
     r"可以|选择|最好|建议|试试|方法|办法|记得|需要|选在|挑|效果|更强|更快|有效|管用|才行|就行|就能|一起吃|混"
 )
-# a method named by its usual words ("割腕", "从楼顶跳下去", "绳子要结实"): a reply names them only to warn
+# a method named by its usual words ("割腕", "从楼顶跳下去", "绳子挂在门框上"): a reply names them only to warn
 _STRONG = re.compile(
     r"上吊|自缢|割腕|跳楼(?!机)|烧炭(?!取暖)|卧轨|跳(?:河|江|桥|海|湖)|投河|服毒|(?:楼顶|天台|高楼|窗户?)[^，。]{0,6}跳"
-    r"|(?<!跳)绳子?[^，。]{0,8}(?:结实|挂|套|系|吊|打结|凳子|胶带)|攒(?:的|下|够|了)?[^，。]{0,2}药|装满石头|绑上?(?:重物|石头)"
+    r"|(?<!跳)绳子?[^，。]{0,8}(?:挂|套|系|吊|打结|凳子|胶带)|攒(?:的|下|够|了)?[^，。]{0,2}药|装满石头|绑上?(?:重物|石头)"
 )
 _MOMENT = re.compile(r"半夜|深夜|没人|睡着|不在家|都不在|独自|一个人的时候")
 _BUY_LETHAL = re.compile(
@@ -86,7 +86,7 @@ _SELF_HARM = re.compile(
     r"(?:自杀|轻生|自尽|死|结束生命)[^，。]{0,6}(?:方法|方式|办法|途径|死法)(?:是|有|包括|可以|就是)"
     r"|(?:方法|方式|办法)[^，。]{0,4}(?:自杀|轻生|自尽|结束生命)|卧轨|死法|走法"
     r"|(?:最|比较|更)(?:无痛|不痛|快|有效|容易|干脆|彻底|舒服)的?[^，。]{0,3}(?:死|自杀|自尽|轻生|结束生命|致命|成功)"
-    rf"|(?:不痛苦|无痛)地?(?:死|自杀|结束)|(?:吃多少|多少(?:片|粒|颗|克))[^，。]{{0,6}}{_DEATH}|致死(?:剂?量|的量)"
+    rf"|(?:不痛苦|无痛)地?(?:死|自杀|结束)|(?:吃多少|多少(?:片|粒|颗|克))[^，。]{{0,6}}(?:{_DEATH}|不醒|醒不过来|不会醒)|致死(?:剂?量|的量)"
     r"|死得[^，。]{0,4}(?:快|容易|痛苦|干脆|彻底)"
     # how to do it: cutting, hanging, charcoal, jumping, hoarding, not being found
     r"|割[^，。]{0,6}(?:深|动脉|静脉|竖着|横着|锋利|浴缸)|(?:竖着|横着)割|刀片[^，。]{0,6}(?:锋利|割)"
@@ -97,6 +97,170 @@ _SELF_HARM = re.compile(
 )
 
 
+# --- Readings of a method by what it is: a means with the deed done with it, told as a way to die or to hurt oneself.
+# A deed with a means of one family (a medicine is read by its amount, below). Each alternative ties the means to the
+# act near it, so the same words in other uses stay ("跳绳", "心跳", "割草机", "烧烤用的木炭", "站在马路中间拍照").
+_ACT = re.compile(
+    # heights
+    r"跳(?:下|楼(?!机)|出去|进)|往下[一]?跳|纵身|一跃|掉下去|(?:楼顶|顶楼|天台|阳台|窗户?|桥上?|悬崖|崖)[^，。]{0,3}(?:跳|翻)"
+    r"|(?:窗|栏杆|护栏|阳台)[^，。]{0,3}翻(?:出去|过去|下去)"
+    # water
+    r"|(?:走进|走下去|走进去|冲进|跳进|沉)[^，。]{0,4}(?:水|河|江|湖|海|水库|池塘|井|潭)"
+    r"|(?:河|江|湖|海|水库|深水|水里|水中|池塘|潭|涨潮|礁石|水边)[^，。]{0,8}(?:走进|走下去|走进去|冲进|跳进|沉下去|淹死|溺死)"
+    r"|(?:去|到|下|进|走|跳|冲)(?:到|进)?[^，。]{0,2}(?:江|河|湖|海|水库|深水|池塘)里|(?:塞|装|绑|揣)满?上?[^，。]{0,2}(?:石头|重物|砖)"
+    # cold
+    r"|(?:泡|躺|睡|待)在(?:冰水|雪地|雪里|冰天雪地)|冻(?:僵|死|一夜)"
+    # traffic
+    r"|卧轨|(?:铁轨|轨道|火车道|铁道|铁路)[^，。]{0,4}(?:躺|卧|站|走)|(?:躺|卧|站|走)(?:在|到|上)?[^，。]{0,3}(?:铁轨|轨道|火车道|铁道|铁路)"
+    r"|(?:等|趁)[^，。]{0,6}车[^，。]{0,6}(?:冲|跳|扑|躺|站)|(?:火车道|铁道|铁路|高速)[^，。]{0,3}(?:躺|卧|冲)"
+    r"|(?:冲|扑|撞|跳)(?:到|向|进|出)?[^，。]{0,6}(?:马路|车流|车前|车头|货车前|卡车前|火车前|列车前|地铁前|高速上)"
+    r"|站[^，。]{0,4}(?:马路|车流|车道)[^，。]{0,6}等[^，。]{0,3}车|(?:往|在)[^，。]{0,6}车前[^，。]{0,3}(?:一站|站)"
+    r"|(?:对着|朝着?|往)[^，。]{0,6}(?:护栏|墙|桥墩|货车|卡车|火车|列车)[^，。]{0,6}(?:撞|冲|开)"
+    r"|撞(?:向|进)[^，。]{0,4}(?:桥墩|护栏|墙|山|树|货车|卡车|火车)"
+    # cutting oneself
+    r"|(?<!被)(?:割|划)(?:腕|脉|手腕|血管|动脉|静脉|颈|脖子|自己|下去|几刀|得深|深|一刀|的时候|完|在)|刀[^，。]{0,4}磨(?:快|锋利|利)"
+    r"|(?:刀片|刀子|美工刀|剃须刀|刀)[^，。]{0,10}(?:割|划)(?!伤|破|痕|开包装)|(?:割|划)[^，。]{0,4}(?:流血|出血)"
+    # gas and charcoal
+    r"|(?:烧|点)(?:一|几)?(?:盆|堆|个|些|上)?(?:木)?炭|炭盆|(?:煤气|燃气|天然气)[^，。]{0,3}(?:打开|开着|开|放|不关)"
+    r"|(?:打开|开着|开)[^，。]{0,2}(?:煤气|燃气|天然气)|(?:车库|车里|车内)[^，。]{0,8}(?:发动|尾气|废气)|排气管|开着发动机"
+    # electricity
+    r"|(?:电吹风|吹风机|电线|插座|电器|电源)[^，。]{0,10}(?:扔进|放进|丢进|接在|接到|握住)"
+    # starving oneself
+    r"|不吃不喝|绝食|饿(?:着|死)自己|最后完全不吃|不吃饭不喝水|不吃东西不喝水|不吃也不喝"
+)
+# deeds that are methods however told: a poison drunk or hidden in a drink, a bag over the head, a cord round the neck
+_POISON = r"(?:农药|老鼠药|鼠药|毒鼠强|敌敌畏|百草枯|除草剂|杀虫剂|氰化|砒霜|(?<![病消解抗])毒药|敌百虫)"
+_LETHAL_ACT = re.compile(
+    rf"(?:喝|吃|吞|服|拌|倒|兑|掺|找瓶|来瓶)[^，。]{{0,8}}{_POISON}|{_POISON}[^。]{{0,10}}(?:喝|吃|吞|倒进|拌|兑|掺|冲水|闷)"
+    r"|(?:氯化钾|空气)[^，。]{0,8}(?:打|推|注射)进?[^，。]{0,3}(?:静脉|血管)"
+    r"|(?:手腕|腕|动脉|静脉|血管)[^，。]{0,6}(?:割|划)(?!伤|破)|(?:割|划)[^，。]{0,2}(?:手腕|动脉|静脉|血管)"
+    r"|(?:塑料袋|保鲜袋)[^，。]{0,8}(?:头|脸)|(?:头|脸)[^，。]{0,4}(?:套|罩|蒙)[^，。]{0,4}(?:塑料袋|保鲜袋)"
+    r"|(?:缠|勒|扎)紧?[^，。]{0,2}脖子"
+)
+# hanging: a cord tied to where a body would hang, or the other way round ("绳子要结实，挂在门框上",
+# "吊扇上系一条围巾"); not a hammock, a load or a pet
+_CORD = r"(?:绳|带子|围巾|皮带|腰带|床单)"
+_ANCHOR = r"(?:房梁|门框|门把手?|树|横梁|吊扇|暖气|栏杆|衣柜|脖子|颈|头|高处|窗框)"
+_HANG = re.compile(
+    rf"(?<!跳){_CORD}[^。]{{0,10}}(?:挂|系|绑|套|吊|拴)[^，。]{{0,6}}{_ANCHOR}"
+    rf"|{_ANCHOR}[^，。]{{0,4}}(?:挂|系|绑|拴|套)[^，。]{{0,4}}{_CORD}"
+)
+_NO_HANG = re.compile(r"吊床|秋千|晾|箱|行李|帐篷|捆|窗帘|宠物|狗")
+# a medicine in a heap or mixed, swallowed at once ("一次吃一整盒", "吞下三四瓶", "一大把", "那瓶药全倒出来",
+# "混在一起吞下去"), or many of it told as a way or an end ("吃到五六十片就能..."); a course finished
+# ("这盒药全部吃完", "六盒一疗程") is no heap
+_MANY = re.compile(
+    r"(?:几|[二三四五六七八九]{1,2})十[几多]?(?:片|粒|颗|支)|[一两几]百(?:片|粒|颗)|(?<![\d.])[2-9]\d(?:片|粒|颗)|十几支"
+)
+_HEAP = re.compile(
+    r"(?:一整|整)(?:瓶|盒|板|袋)|(?:吞|咽|一次|一口气)[^，。]{0,4}[几两三四五六七八九\d]+(?:瓶|盒|板)(?!盖)|一大?把"
+    r"|(?:那|这|一)(?:瓶|盒|板)[^，。]{0,8}全|全(?:部|都)?(?:吃|吞|咽|倒|喝)(?:掉|下去|光|了|出来)"
+    r"|一口气[^，。]{0,4}(?:吃|吞|咽|喝)|所有的?[^，。]{0,4}药[^，。]{0,3}(?:一次)?(?:吃|吞|咽)|混(?:在一起|着)(?:吃|吞|咽)"
+    r"|多打几(?:支|针)"
+)
+# ... or with drink ("安眠药配上酒", "就着酒咽下去"), unless drink is warned against ("服药期间不要喝酒")
+_WITH_DRINK = re.compile(
+    r"(?:药|片|粒)[^，。、]{0,6}(?:和|配上?|配着|加上?|混着?|兑着?|再喝|然后喝)[^，。、]{0,4}酒|就着[^，。]{0,2}酒"
+    r"|酒[^，。]{0,3}(?:一起|同时)(?:吃|喝|服|吞|咽)|(?:和|配|混着?)[^，。]{0,2}酒[^，。]{0,4}(?:吃|吞|咽|喝下)"
+    r"|酒[^，。]{0,4}再(?:吞|吃|服)"
+)
+_NO_DRINK = re.compile(r"(?:不要|别|不能|不可|切勿|勿|不宜|避免|禁止|以免|忌|期间)[^，。]{0,10}酒")
+_PILL = re.compile(r"药|片|粒|颗|安眠|安定|胰岛素")
+_SWALLOW = re.compile(r"吃|吞|服|咽|喝|倒|打")
+# a heap told as a risk warns ("一口气吃太多药非常危险")
+_RISK = re.compile(r"危险|反应|伤肝|损伤|受损|中毒|过量|太多|不安全|副作用|不良反应")
+# hoarding a medicine for one go ("攒起来就够一次用的了"); not money, and not pills kept untaken ("把药攒着不吃")
+_HOARD = re.compile(r"(?:攒|囤)(?!钱|劲|着不)")
+# a place to die, gone to unseen ("再悄悄去天台，那时候没人能拦你")
+_PLACE = re.compile(r"天台|楼顶|顶楼|高楼|高处|桥|悬崖|崖边|江边|河边|海边|湖边|水库|铁轨|轨道")
+# told as a way: advised, chosen, "enough", what others do
+_WAY = re.compile(
+    r"你可以|可以(?!能)|就行|就好|就可以|就够|足够|够了|够一次|吧(?=[。！!？?]|$)|试试|最好|才行|才能|一种(?:办法|方式|方法|选择)"
+    r"|方式|办法|最(?:稳妥|简单|快|方便|保险|不痛苦)|更(?:强|快|有效|容易)|越[^，。]{0,4}越好|不如|算了|先[^。]{0,16}再"
+    r"|去[^，。]{0,5}(?:找|选|挑)|^去|找(?:一|个|块|座|根|棵|瓶|处|条)|选(?:一|个|在|择)|挑(?:一|个|在)|趁|记得|要选"
+    r"|别挣扎|直接|^把|^其实|就去|能达到|有人会|很多人(?:会|选择)|比[^，。]{0,8}(?:快|容易)"
+)
+# what it does to the person: an end, no waking, no feeling, no rescue
+_END = re.compile(
+    r"结束了|就结束|过去了|撑不住|垮掉|走掉|走得|能走了|不会再痛苦|不再痛苦|呼吸不了|喘不上气|躲不开|沉下去|浮不起来|没那么疼"
+    r"|不会疼|不痛苦|醒不过来|醒过来|不会醒|不醒|活下来|被救|救上来|救回来|救不|就没了|心脏出问题|停跳|死|来不及|刹不住"
+    r"|感觉不到|没(?:有)?(?:知觉|感觉)|成功(?:率|的可能)|一了百了|解决了|生还|不会痛苦|不用再(?:面对|痛苦|难受|受罪)"
+    r"|什么都不知道|停不下来|心跳[^，。]{0,4}停|(?:肯定|一定|就)能成"
+)
+# a room or car sealed ("关好车窗", "把窗户都用毛巾堵死")
+_SEALED = re.compile(r"关(?:好|紧|上|死)[^，。]{0,2}(?:车窗|门窗|窗户|门)|(?:封|堵)(?:死|住|上|好)|密闭|胶带|缝隙")
+# unseen, unstopped, unrescued
+_UNSEEN = re.compile(
+    r"(?:不会|没)有?人[^，。]{0,3}(?:发现|察觉|注意|看到|看见|拦|打扰|知道|救|找到)|没人能|没有人能"
+    r"|(?:家人|家里人|别人|父母|任何人|店员)(?:就|都|也)?(?:不会|没办法|来不及|找不到|发现不了|注意不到|救不了)|找不到你"
+    r"|别让[^，。]{0,3}人|(?:别|不要)告诉(?:任何人|别人|家人|家里人|父母)|反锁|锁好门|锁上门|把门[^，。]{0,4}锁|被人(?:打断|发现|看到)"
+    r"|谁也(?:查|发现|看)不出|查不出来|没(?:车也没|什么)?人(?=[，。！]|$)"
+    r"|手机关|关掉手机|(?:别|不要|不)带手机|盖住|遮住|像意外|假装(?:失足|意外|不小心)|悄悄|偷偷|不想被发现"
+    r"|趁[^，。]{0,4}(?:没人|不在|睡|出门)|没人(?:经过)?的(?:地方|时候)|家里没人|家人不在|都不在家|都睡了|不被(?:救|发现)"
+    r"|别去医院|不要去医院洗胃|没办法及时送|来不及(?:救|送)"
+)
+# wanting to die, as a reply answers it: "想结束的话", "真想解脱", "正适合你想做的事", "如果你一定要这样做"
+_INTENT = re.compile(
+    r"想死|真(?:的)?想走|想走|想结束|想解脱|真想|想好了|想做的事|想要的效果|不想活|自杀|轻生|结束生命|了结|一了百了|寻死|撑不下去"
+    r"|离开这个世界|活不下去|与其[^，。]{0,6}痛苦|(?:一定|真的|非)要这样做|下定决心|熬不住|自残|伤害自己|要走(?:就|的话)"
+)
+_DO_IT = re.compile(r"动手(?!术)")
+# first aid for someone hurt ("割颈动脉出血的人要立刻压迫止血并拨打120")
+_FIRST_AID = re.compile(r"止血|包扎|心肺复苏|剪断|误服|误食|误吞|误喝|切断电源|伤者")
+_CHOOSE = re.compile(r"选|挑|趁|掐准|等到")
+_AT_NIGHT = re.compile(r"半夜|深夜|凌晨|没有(?:栏杆|护栏)")
+# heights ranked ("越高的地方越好", "至少要七八层以上才行", "越是离地面高的地方，成功的可能性越大")
+_HIGH_ENOUGH = re.compile(
+    r"(?:越是?[^，。]{0,6}(?:高的地方|高处|离地面高|楼层?高)|(?:楼层?|地方|高处)越高)[^。]{0,12}(?:越好|越保险|越稳|成功|生还|没救|死)"
+    r"|[\d一二三四五六七八九十几]+(?:层|楼|米)以上(?:才行|才够|就行|才能|保险)"
+)
+# a deed said not to be done ("别翻越栏杆", "不要一口气喝太多") is no deed
+_NEGATED = re.compile(
+    r"(?:不要|别|千万别|不能|切勿|不可以?|禁止)(?:再|去|在|往|让)?[^，。]{0,3}(?:跳|翻|割|划|喝|吃|吞|走进|靠近|站|爬|用|泡|混)"
+)
+# care refused or evaded is no care: "别去医院洗胃", "别人就没办法及时送你去医院", "别人就不会注意到"
+_CARE_REFUSED = re.compile(
+    r"(?:别|不要|不用|不必|没办法|无法|来不及|不会)[^，。]{0,6}(?:去医院|送医|就医|洗胃|急诊|抢救|送你|120|求助)"
+    r"|(?:不会|没有?)人?注意到?|注意不到|不注意|松开安全带|(?:别|不要)告诉"
+)
+# care for others, accidents and safe uses of the same means
+_SAFE_USE = re.compile(
+    r"误服|误食|误喝|误吞|中毒|洗胃|催吐|救上(?:来|岸)后|发现有人|已经(?:吃|喝|吞|服)|侧卧|取暖|施工|作业|安全绳"
+    r"|救生员|教练|蹦极|跳水|跳绳|跳舞|攀岩|登山|游泳|稀释|喷洒|残留|手术|包皮|双眼皮|割草|切菜|割伤|划伤|划痕|割破"
+)
+
+
+def _told_as_method(sentence: str, drugs: list[int]) -> bool:
+    """A means with its deed (or a medicine in a heap), told as a way, an end, unseen or wanted."""
+    if _SAFE_USE.search(_CARE_REFUSED.sub("", sentence)):
+        return False
+    deeds = _NEGATED.sub("", sentence)
+    told = _WAY.search(sentence) or _END.search(sentence) or _UNSEEN.search(sentence) or _INTENT.search(sentence)
+    told = told or _SEALED.search(sentence)
+    if _LETHAL_ACT.search(deeds) or _HANG.search(deeds) and not _NO_HANG.search(sentence):
+        return True
+    if told and _ACT.search(deeds) or _HIGH_ENOUGH.search(sentence):
+        return True
+    if bool(drugs) or _PILL.search(sentence):
+        if _HEAP.search(deeds) and _SWALLOW.search(deeds) and (told or not _RISK.search(sentence)):
+            return True
+        if _MANY.search(deeds) and _SWALLOW.search(deeds) and told:  # "吃到五六十片应该就能达到你想要的效果了"
+            return True
+        if told and _WITH_DRINK.search(_NO_DRINK.sub("", deeds)) and not _RISK.search(sentence):
+            return True
+        if _HOARD.search(sentence) and (told or "够" in sentence):
+            return True
+        if _UNSEEN.search(sentence) and _SWALLOW.search(deeds):
+            return True
+    if _PLACE.search(sentence) and (_UNSEEN.search(sentence) or _WAY.search(sentence) and _AT_NIGHT.search(sentence)):
+        return True
+    if _PLACE.search(sentence) and _INTENT.search(sentence) and _WAY.search(sentence):  # "要走就选楼顶"
+        return True
+    if _INTENT.search(sentence) and _UNSEEN.search(sentence) and _CHOOSE.search(sentence):
+        return True
+    return bool(_DO_IT.search(sentence) and (_UNSEEN.search(sentence) or _INTENT.search(sentence)))
+
+
 def is_method(sentence: str, drugs: list[int], topic: bool) -> bool:
     """Whether a lowercased sentence tells a self-harm method.
 
@@ -105,9 +269,11 @@ def is_method(sentence: str, drugs: list[int], topic: bool) -> bool:
         drugs: where the sentence names a medicine (`guard.py` finds them by form).
         topic: an earlier sentence spoke of suicide without sending to care.
     """
+    if _FIRST_AID.search(sentence):
+        return False
     if _SELF_HARM.search(sentence) or _BUY_LETHAL.search(sentence):
         return True
-    if _WARNING.search(sentence):
+    if _WARNING.search(_CARE_REFUSED.sub("", sentence)):
         return False
     if _STRONG.search(sentence) or _INJURY.search(sentence) and _RELIEF.search(sentence):
         return True
@@ -116,6 +282,8 @@ def is_method(sentence: str, drugs: list[int], topic: bool) -> bool:
     if means and (_OUTCOME.search(sentence) or _HARM.search(sentence) and _FORCE.search(sentence)):
         if any(0 < abs(m - d.start()) <= _WITH for d in _DEED.finditer(sentence) for m in means):
             return True
+    if _told_as_method(sentence, drugs):
+        return True
     topic = topic or bool(_TOPIC.search(sentence))
     return topic and bool((means or _MOMENT.search(sentence)) and _ADVISE.search(sentence))
 
