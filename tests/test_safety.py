@@ -445,3 +445,72 @@ def test_round_five_clause_kinds():
     assert [k for _, k in clause_kinds("吃完药头晕，一会就好了")] == ["resolved", "resolved"]
     assert [k for _, k in clause_kinds("现在一喝酒就头晕")] == ["chronic"]  # nowadays, whenever
     assert [k for _, k in clause_kinds("刚刚确诊癫痫")] == ["resolved"]
+
+
+# Round five, category-specific readings in the rules (triage.py): what a cue must be to count.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "便后滴血，有五六滴，把马桶水都染红了",  # a few drops are no major bleeding
+        "我最担心的是，药吃多了会伤肝",  # a worry told across a comma
+        "我准备等疫情结束去做个胃镜",  # the end of an epidemic, not of a life
+        "我想问下第一次吃这个药有什么要注意的",  # 第一次吃 is no plan to take it all at once
+        "晒太阳后不出汗，体温36.8，正常吗",  # no sweat with a normal body temperature
+        "上楼的时候喘得厉害，是不是缺乏锻炼",  # breathless on exertion only
+        "胸口不疼，就是有点出汗，胳膊酸",  # a pain denied inside the clause
+        "阴囊有点肿，但是不痛",
+        "糖尿病，感冒了意识都清楚，就是咳嗽",  # 意识 alone is no sign
+        "我家金毛今天拉血，拉了好多血，精神很差",  # a pet is a vet's case
+    ],
+)
+def test_round_five_cues_that_do_not_count_raise_no_alarm(text):
+    assert not triage(text).urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3岁宝宝高烧39度，精神挺好，怎么退烧",  # an age in years: no infant (the classifier may still weigh it)
+        "咳嗽的时候胸口像撕裂一样疼",  # a pain only when coughing
+        "感觉喉咙里卡住了东西，咽不下去",  # a feeling of something stuck (globus), no choking
+        "感冒了嗓子哑了，突然说不出话来",  # speech lost with a hoarse throat
+        "最近都是喝可乐吃零食，今天便血两次，现在只是擦的时候有血",  # 都是 is not the blood's
+        "治胃病的药吃了好几盒，现在吃完了",  # boxes over a course
+        "婆婆老是心口痛，现在胃口越来越差",  # 胃口 is appetite
+        "骨头痛没有外伤，一直想吐",  # 骨头 is no head, 没有外伤 no injury
+        "左胸深吸气有回声，有点怕",  # an echo is no stridor
+        "嘴角烂了，怀孕了可以吃药吗",  # a question about taking a medicine is no medicine taken
+    ],
+)
+def test_round_five_cues_that_do_not_count_raise_no_rule(text):
+    assert not rule_triage(text).urgent
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("被我家狗咬了，流了很多血止不住", "bleeding"),  # a pet's bite is the person's emergency
+        ("我家猫把孩子抓伤了，孩子现在喘不上气", "breathing"),
+        ("今天拉了好多血，头晕站不稳", "gi_bleeding"),
+        ("卫生巾一个小时就湿透了，全是血", "bleeding"),
+        ("孩子把一盒安眠药一次全吃了", "poisoning"),  # a box at once
+        ("孩子刚才把药吃多了，一整板都没了", "poisoning"),
+        ("我准备今晚就结束了", "self_harm"),
+        ("我打算把安眠药一次全吃了", "self_harm"),
+        ("在太阳底下干活，突然不出汗了，人糊涂，说胡话", "heat_stroke"),
+        ("2个月宝宝高烧39度", "infant_fever"),
+        ("突然胸口撕裂样疼，疼到后背", "aortic_dissection"),
+        ("孩子吃花生卡住了，喘不上气", "choking"),
+        ("孩子吸气时喉咙有尖声，喘不上气", "stridor"),
+        ("吃了新药以后嘴唇溃烂，全身起水疱", "drug_reaction"),
+        ("我爸突然说不出话，右手没劲", "stroke"),
+        ("突然喘得厉害，上楼都上不去", "breathing"),  # sudden, whatever the stairs
+        ("肚子越来越疼，疼得直不起腰", "acute_abdomen"),
+        ("胸口疼得厉害，出了一身冷汗", "chest_pain"),
+        ("睾丸突然剧痛，肿起来了", "testicular_torsion"),
+        ("头撞到墙上以后一直吐", "head_injury"),
+        ("糖尿病人打完胰岛素出冷汗，意识不清", "hypoglycemia"),
+    ],
+)
+def test_round_five_cues_that_count_still_fire(text, category):
+    assert triage(text).category == category

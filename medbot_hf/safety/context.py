@@ -151,6 +151,13 @@ _IN_CARE = re.compile(
     r"|抢救(?:了|中|室|过来|回来)|经(?:过)?(?:医生)?抢救|救治中|(?:正在|还在|在)(?:输液|打点滴|吊水|吸氧)|输着液|吊着水"
     r"|(?:在|住进|回到|转到|送到|送进|进了|住在)了?(?:隔离|定点)医院|方舱"
 )
+# A pet as the patient ("我家金毛拉血", "猫咪吐了"): no emergency of a person, unless a person is named or bitten.
+_PET = re.compile(
+    r"(?:我家|家里|家的|我的|养的)的?小?(?:狗|猫|金毛|泰迪|柯基|哈士奇|比熊|柴犬|博美|兔子|仓鼠|鹦鹉)|狗狗|猫咪|宠物"
+)
+_PERSON_TOO = re.compile(
+    r"咬|抓|挠|舔|孩子|小孩|宝宝|儿子|女儿|老人|老公|老婆|丈夫|妻子|爸|妈|爷|奶|哥|姐|弟|妹|本人|我(?!家|的)"
+)
 # Something going on today ("今天又抽个不停"), not a story dated today.
 _ONSET = re.compile(r"突然|忽然|一下子|猛地")  # a sudden onset told as now, not in a past or resolved story
 _LIVE_TODAY = re.compile(r"(?:今天|今早|今晚|这次|又)[^，]*(?:不停|没停|一直|持续|还|越来越|止不住|停不下)")
@@ -242,6 +249,8 @@ def present_part(text: str) -> str:
     on now leaves nothing. Otherwise denied, hypothetical, general and resolved clauses always go; past and chronic
     clauses stay as context only when another clause says something is happening now ("两天前摔了头，今天一直吐").
     """
+    if _PET.search(text) and not _PERSON_TOO.search(_PET.sub("", text)):
+        return ""  # "我家狗狗两天不吃，今天拉血": a vet's case
     kinds = clause_kinds(text)
     if any(k in ("now", "resolved") and _IN_CARE.search(c) for c, k in kinds):
         return ""  # "现在在医院做脑电图", "还在住院": in care already, where a call for emergency care is moot
