@@ -514,3 +514,47 @@ def test_round_five_cues_that_do_not_count_raise_no_rule(text):
 )
 def test_round_five_cues_that_count_still_fire(text, category):
     assert triage(text).category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "大便发黑，是柏油便吗",  # asking whether it is tarry
+        "轻微头晕，轻微气短胸闷",  # every complaint said to be slight: no classifier alarm
+        "我妈面部中风了，想问问针灸有用吗",  # 面部中风 is a facial palsy
+        "这周四喝了一斤白酒，吐了一晚上",  # a day of the week dates the story
+    ],
+)
+def test_round_five_later_readings_do_not_fire(text):
+    assert not triage(text).urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "从上大学一直到现在，每次一到冬天肚子就绞痛，每次都疼得受不了",  # the severity is the recurring frame's
+        "在外面晒了一天太阳，浑身发烫，体温37.2，要紧吗",  # hot to the touch with a normal temperature
+        "有点胸闷，呼吸困难等小毛病",  # said to be small
+    ],
+)
+def test_round_five_later_readings_raise_no_rule(text):
+    assert not rule_triage(text).urgent
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("以前都是隐隐作痛，今天突然肚子绞痛，疼得打滚", "acute_abdomen"),
+        ("中暑了，浑身滚烫，人没精神", "heat_stroke"),  # no temperature told
+        ("在烈日下晒了一下午，量体温40.5度", "heat_stroke"),
+        ("拉柏油样黑便，头晕心慌", "gi_bleeding"),
+        ("我爸中风了，说话不清", "stroke"),
+        ("今天喝了一斤白酒，一直吐，叫不醒", "poisoning"),
+        ("有点胸闷，出了一身冷汗", "chest_pain"),  # a rule's sign stands however mild the words
+        ("吐了一早上，吐出来的东西是黑色的", "gi_bleeding"),  # black vomit is vomited blood
+        ("吐了一早上，吐出来的是黑色的，还有点血", None),  # "有点血" is an amount, not a slight complaint
+    ],
+)
+def test_round_five_later_emergencies_still_fire(text, category):
+    result = triage(text)
+    assert result.urgent and (category is None or result.category == category)

@@ -64,7 +64,7 @@ _EXPERIENCED = r"(?:有|得|患|犯|发作|中风|晕倒|出现)过(?!敏)"  # "
 # clause saying now.
 _PAST_FRAME = re.compile(
     rf"{_LONG_AGO}|前几天|前段时间|前阵子|前一段时间|上周|上个?星期|上个?月|{_NUM}+(?:个)?(?:天|周|星期|月|年)半?(?:之|以)?前"
-    r"|当时|那天|那时|那个时候|那会儿?|有一次|有次|过了?一段时间"
+    r"|当时|那天|那时|那个时候|那会儿?|有一次|有次|过了?一段时间|(?:这|上)个?(?:周|星期|礼拜)[一二三四五六日天]"
 )
 _ONGOING = re.compile(r"开始|起|以来|至今|到现在|直到|一直(?!有|都|是)")  # "三天前开始胸痛" goes on now
 _NOT = r"(?<!没)(?<!没有)(?<!不)(?<!未)(?<!不见)(?<!还没)"
@@ -161,6 +161,7 @@ _PERSON_TOO = re.compile(
 # Something going on today ("今天又抽个不停"), not a story dated today.
 _ONSET = re.compile(r"突然|忽然|一下子|猛地")  # a sudden onset told as now, not in a past or resolved story
 _LIVE_TODAY = re.compile(r"(?:今天|今早|今晚|这次|又)[^，]*(?:不停|没停|一直|持续|还|越来越|止不住|停不下)")
+_MILD = re.compile(r"^[^，]{0,3}(?:轻微|轻度|有点|有些|稍微|稍有|略有|一点点|小小)")  # "轻微头痛", not "还有点血"
 _LIST_TAIL = re.compile(r"等(?:症状|情况|不适|表现|现象)?$")
 _SENTENCE = re.compile(r"[。！？；!?;\n]+")
 
@@ -240,6 +241,13 @@ def clause_kinds(text: str) -> list[tuple[str, str]]:
                 kind = "resolved"
             out.append([clause, kind])
     return [(clause, kind) for clause, kind in out]
+
+
+def all_mild(text: str) -> bool:
+    """Whether every clause of `text` says its complaint is slight ("轻微头痛，有点气短"): no emergency the
+    classifier may call, though a rule's sign still stands."""
+    clauses = split_clauses(text)
+    return bool(clauses) and all(_MILD.search(c) for c in clauses)
 
 
 def present_part(text: str) -> str:

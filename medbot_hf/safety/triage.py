@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .context import GENERAL as _GENERAL
-from .context import is_background, present_part, split_clauses, tells_something_now
+from .context import all_mild, is_background, present_part, split_clauses, tells_something_now
 
 # Keys in priority order: when several categories match, the most specific context wins (an overdose that made
 # someone pass out is "poisoning"; a pregnant woman bleeding is "pregnancy_bleeding", not "bleeding"). The advice is
@@ -180,7 +180,7 @@ _HOARSE = r"(?:嗓子|喉咙|声音|嗓音){C}{0,3}(?:哑|嘶|疼|痛|发炎)|�
 # Breathlessness said to be slight ("呼吸有点费劲", "轻微憋气", "有点喘不过气") is no "severe difficulty breathing".
 _MILD_BREATH = (
     r"!(?:有点|有些|轻微|稍微|稍|略微?|小小|一点)(?:的|儿)?{C}{0,3}(?:喘|呼吸|憋|上不来|透不过|气短|气促)"
-    r"|(?:喘|呼吸|憋气?){C}{0,2}(?:有点|有些|稍微|略)"
+    r"|(?:喘|呼吸|憋气?){C}{0,2}(?:有点|有些|稍微|略)|等{C}{0,2}小(?:情况|问题|毛病|症状)"
 )
 _TEMP_TAIL = r"(?:\.\d)?(?:度|℃|°)?(?![0-9岁周天个斤次分年号])"
 _HIGH_TEMP = rf"(?<![0-9.])(?:39|4[0-2]){_TEMP_TAIL}|三十九度|四十度|高烧|高热"
@@ -226,7 +226,9 @@ _PREGNANT = rf"{_NEG}(?:怀孕|(?<!备)孕(?:{_NUM}|早|中|晚|期|妇)|妊娠|
 # complaint of days or more, or a recurring one, with no sudden onset or worsening. Strong signs (blue lips, low
 # oxygen, unable to speak, bleeding that will not stop) do not carry it.
 _LONG_STANDING = (
-    r"!^(?![\s\S]*(?:突然|忽然|一下子|猛地|越来越|加重|加剧|剧烈|受不了|救命|快不行|马上|刚才|刚刚|正在|止不住|不停"
+    # onset, worsening or now told in a clause of its own, not of the recurring frame ("每次都疼得受不了")
+    r"!^(?![\s\S]*?(?:^|，)(?![^，]*(?:经常|老是|总是|时常|常常|偶尔|有时|时不时|反复|每次|每到|一到|每当|每逢))[^，]*?"
+    r"(?:突然|忽然|一下子|猛地|越来越|加重|加剧|剧烈|受不了|救命|快不行|马上|刚才|刚刚|正在|止不住|不停"
     r"|还在|(?<!到)(?:现在|此刻|这会儿?)(?!一|每|偶尔|有时|好|没|不|还|又|就|也|已经|基本|是|的)))"
     r"(?=[\s\S]*(?:经常|老是|总是|(?<!总)总(?!共|结|的|之)|时常|常常|偶尔|有时|时不时|反复|每次|每天|天天|每到|一到|长期|多年|好几年"
     r"|[0-9一二两三四五六七八九十几半多]+(?:个)?多?(?:星期|礼拜|周|月|年)|好几天|(?<![这前])几天|[两三四五六七八九十]天"
@@ -368,7 +370,7 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
         # speech lost with a hoarse or sore throat ("嗓子哑了，说不出话") is the throat's, not aphasia
         (r"说不出话|讲不出话", _ONSET, rf"!{_HOARSE}"),
         (
-            r"(?:中风|脑梗|脑卒中|脑出血|脑溢血)(?:了|发作)"
+            r"(?<!面部)(?<!脸部)(?<!面瘫)(?:中风|脑梗|脑卒中|脑出血|脑溢血)(?:了|发作)"  # 面部中风 is a facial palsy
             r"|(?:突发|好像|可能|是不是|怀疑){C}{0,2}(?:中风|脑梗|脑卒中|脑出血|脑溢血)",
         ),
     ],
@@ -406,7 +408,11 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
         ),
         (r"[吐呕](?:了|出)?{C}{0,4}血(?!丝|压|糖|常规|检|型|脂|管|小板)", r"!刷牙|牙龈|血丝|痰", _SPAT_TASTE),
         (r"湿透|浸透|染红|红透", r"血|卫生巾|护垫|纱布", rf"!汗|{_DROPS}"),
-        (r"柏油(?!马路|路)|黑便|大便{C}{0,3}黑|拉{C}{0,2}黑", r"柏油|头晕|乏力|心慌|出冷汗|晕|[脸面]色|没力气"),
+        (
+            r"柏油(?!马路|路)|黑便|大便{C}{0,3}黑|拉{C}{0,2}黑",
+            r"柏油|头晕|乏力|心慌|出冷汗|晕|[脸面]色|没力气",
+            r"!柏油[样便状]?[吗么]",  # asking whether it is tarry
+        ),
         (r"鲜血", rf"头晕|晕|心慌|乏力|[脸面]色|{_BLOOD_AMOUNT}", _LONG_STANDING),
     ],
     "head_injury": [
@@ -460,10 +466,11 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
         (
             _HEAT,
             rf"{_NEG}(?:晕倒|倒地|倒了|倒下|晕了|昏迷|昏倒|昏过去|昏睡|昏昏沉沉|抽搐|神志不清|{_MIND}|说胡话|胡言乱语|糊涂|没反应|叫不醒)"
-            rf"|(?<![0-9.])4[0-2]{_TEMP_TAIL}|四十度|滚烫|发烫|高烧|体温{{C}}{{0,3}}(?:很高|高)",
+            rf"|(?<![0-9.])4[0-2]{_TEMP_TAIL}|四十度",
             _HEAT_CALM,
         ),
-        (_HEAT, r"不出汗|无汗", _HEAT_CALM, rf"!{_NORMAL_TEMP}"),
+        # hot to the touch, no sweat: only without a normal body temperature told ("体温37.1", "比别人高点")
+        (_HEAT, r"不出汗|无汗|滚烫|发烫|高烧|体温(?!比){C}{0,3}(?:很高|高)", _HEAT_CALM, rf"!{_NORMAL_TEMP}"),
     ],
     "hypoglycemia": [
         (r"血糖{C}{0,4}(?<![0-9.])[0-2](?:\.\d)?(?![0-9.])|血糖{C}{0,3}(?:只有|才)[0-3](?:点|\.)?",),
@@ -491,11 +498,11 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
         ),
     ],
     "gi_bleeding": [
-        (r"咖啡(?:色|渣)", r"吐|呕"),
+        (r"咖啡(?:色|渣)|(?:吐|呕)(?:出来)?的?(?:东西|物){C}{0,2}(?:是)?(?:黑色|黑的|发黑)", r"吐|呕"),
         (
             r"柏油(?!马路|路)|黑便|大便{C}{0,4}黑|拉{C}{0,4}黑|黑{C}{0,3}(?:大便|便)",
             r"柏油|发亮|头晕|乏力|心慌|出冷汗|晕|[脸面]色|没力气|虚|站不稳|好几次|[三四五六]次",
-            r"!猪血|铁剂|铋|吃了{C}{0,4}(?:血|铁|菠菜|黑)|一定是|正常吗|属于",
+            r"!猪血|铁剂|铋|吃了{C}{0,4}(?:血|铁|菠菜|黑)|一定是|正常吗|属于|柏油[样便状]?[吗么]",
         ),
         (
             rf"{_NEG}(?:吐|呕)(?:了|出)?{{C}}{{0,6}}(?:血|红)(?!丝|压|糖|常规|检|型|脂|管|小板)",
@@ -711,8 +718,8 @@ def triage(text: str, history: Sequence[str] = (), downgrade: bool = True) -> Tr
         return alarm
     if category == "self_harm":
         return alarm if _SELF_HARM_TOPIC.search(text) else NOT_URGENT
-    if not _stands_now(text, lambda part: model.predict(part)[0] >= model.threshold):
-        return NOT_URGENT
+    if not _stands_now(text, lambda part: model.predict(part)[0] >= model.threshold) or all_mild(text):
+        return NOT_URGENT  # nothing going on now, or only slight complaints ("轻微头痛，轻微气短胸痛")
     if history and len(_CONTENT.findall(text)) < FOLLOW_UP_CHARS:
         dialogue = "。".join([*history, text])
         if model.predict(dialogue)[0] < model.threshold:
