@@ -558,3 +558,15 @@ def test_round_five_later_readings_raise_no_rule(text):
 def test_round_five_later_emergencies_still_fire(text, category):
     result = triage(text)
     assert result.urgent and (category is None or result.category == category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["早上起来喝了点粥，后来又全都吐出来了，现在浑身没劲", "后来吃了一点止泻药，又吐了两次，头有点晕，浑身发冷"],
+)
+def test_a_follow_up_turn_of_twenty_to_forty_characters_is_weighed_with_its_dialogue(text):
+    from medbot_hf.safety.triage import _CONTENT, FOLLOW_UP_CHARS
+
+    assert 20 <= len(_CONTENT.findall(text)) < FOLLOW_UP_CHARS and not rule_triage(text).urgent
+    assert triage(text).urgent  # alone, the classifier calls it urgent
+    assert triage(text, STORY) == NOT_URGENT  # after a calm story of a stomach upset it is none
