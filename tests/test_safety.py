@@ -570,3 +570,23 @@ def test_a_follow_up_turn_of_twenty_to_forty_characters_is_weighed_with_its_dial
     assert 20 <= len(_CONTENT.findall(text)) < FOLLOW_UP_CHARS and not rule_triage(text).urgent
     assert triage(text).urgent  # alone, the classifier calls it urgent
     assert triage(text, STORY) == NOT_URGENT  # after a calm story of a stomach upset it is none
+
+
+IN_HOSPITAL = ["我妈肺炎住院第三天了，医生说要观察"]  # an earlier turn: in hospital now
+
+
+def test_a_follow_up_about_someone_in_hospital_raises_no_alarm():
+    assert triage("她现在还是喘不上气，浑身没劲，这个病要多久才能好").category == "breathing"  # the turn alone
+    assert triage("她现在还是喘不上气，浑身没劲，这个病要多久才能好", IN_HOSPITAL) == NOT_URGENT
+
+
+@pytest.mark.parametrize(
+    "text, history",
+    [
+        ("昨天出院回家了，今天突然喘不上气，嘴唇发紫", IN_HOSPITAL),  # out of care again
+        ("我爸目前主要是喘不上气，说话都说不完整", []),  # 主要是 holds no 要是 ("if")
+        ("我不想活了", IN_HOSPITAL),  # self-harm whatever the care
+    ],
+)
+def test_alarms_out_of_care_still_fire(text, history):
+    assert triage(text, history).urgent

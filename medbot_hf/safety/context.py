@@ -95,7 +95,7 @@ _DURATION = re.compile(
 )
 _AGE_OR_PREGNANCY = re.compile(r"孕|怀|胎|宝|婴|孩|娃|出生|岁|满月|产后|生完|月子|大了")
 _HYPOTHETICAL = re.compile(
-    r"如果|假如|假设|万一|要是|假若|一旦|(?<![说讲])的话|(?:怕|担心|害怕|生怕)(?:[^，]{0,8}(?:会|就|哪天|那天|万一|以后|将来|一旦|突然)"
+    r"如果|假如|假设|万一|(?<!主)要是|假若|一旦|(?<![说讲])的话|(?:怕|担心|害怕|生怕)(?:[^，]{0,8}(?:会|就|哪天|那天|万一|以后|将来|一旦|突然)"
     r"|$)|以后还?(?:(?:会|能|可以)[^，]{0,10}[吗么]|能不能|可不可以|会不会)|将来|今后"
     r"|听说|据说|听(?:别人|人家|朋友|医生)?说|(?:别人|人家|他们|大家)都?说|新闻|查资料|网上(?:说|看)|看到[^，]{0,8}说"
 )
@@ -147,7 +147,7 @@ _EVENT = re.compile(r"(?:中风|脑梗|脑出血|心梗|昏迷|昏倒|晕倒|抽
 _IN_CARE = re.compile(
     r"(?:正在|还在|现在在|目前在|人在)(?:当地|本地|县|市|省|镇|乡|区)[^，去往赶送到路]{0,3}医院(?:治疗|住院|输液|抢救|吸氧|观察|icu)"
     r"|(?:正在|还在|现在在|目前在|人在|正)(?:医院|住院|icu|监护|抢救|救治|治疗|输液|吸氧|急诊)|在医院(?:里)?(?:治疗|住院|输液|观察|抢救"
-    r"|做|打|吸氧|躺|检查)|住院(?:中|期间|治疗中|观察)|住着院|在住院|还在住院|住进了?(?:医院|icu|监护)|icu|重症监护|监护室"
+    r"|做|打|吸氧|躺|检查)|住院(?:中|期间|治疗中|观察|第[0-9一二三四五六七八九十]+天)|住着院|在住院|还在住院|住进了?(?:医院|icu|监护)|icu|重症监护|监护室"
     r"|抢救(?:了|中|室|过来|回来)|经(?:过)?(?:医生)?抢救|救治中|(?:正在|还在|在)(?:输液|打点滴|吊水|吸氧)|输着液|吊着水"
     r"|(?:在|住进|回到|转到|送到|送进|进了|住在)了?(?:隔离|定点)医院|方舱"
 )
@@ -161,6 +161,7 @@ _PERSON_TOO = re.compile(
 # Something going on today ("今天又抽个不停"), not a story dated today.
 _ONSET = re.compile(r"突然|忽然|一下子|猛地")  # a sudden onset told as now, not in a past or resolved story
 _LIVE_TODAY = re.compile(r"(?:今天|今早|今晚|这次|又)[^，]*(?:不停|没停|一直|持续|还|越来越|止不住|停不下)")
+_LEFT_CARE = re.compile(r"出院|回家|回到家|回来了|离开医院|转回")
 _MILD = re.compile(r"^[^，]{0,3}(?:轻微|轻度|有点|有些|稍微|稍有|略有|一点点|小小)")  # "轻微头痛", not "还有点血"
 _LIST_TAIL = re.compile(r"等(?:症状|情况|不适|表现|现象)?$")
 _SENTENCE = re.compile(r"[。！？；!?;\n]+")
@@ -243,6 +244,16 @@ def clause_kinds(text: str) -> list[tuple[str, str]]:
     return [(clause, kind) for clause, kind in out]
 
 
+def _in_care(kinds: list[tuple[str, str]]) -> bool:
+    return any(k in ("now", "resolved") and _IN_CARE.search(c) for c, k in kinds)
+
+
+def in_care_in_dialogue(history: list[str] | tuple[str, ...], text: str) -> bool:
+    """Whether the patient's earlier turns say the patient is in care ("我爸还在住院") and this turn does not say
+    they have left it ("出院", "回家"): a follow-up about someone in hospital needs no call for emergency care."""
+    return bool(history) and _in_care(clause_kinds("。".join(history))) and not _LEFT_CARE.search(text)
+
+
 def all_mild(text: str) -> bool:
     """Whether every clause of `text` says its complaint is slight ("轻微头痛，有点气短"): no emergency the
     classifier may call, though a rule's sign still stands."""
@@ -260,7 +271,7 @@ def present_part(text: str) -> str:
     if _PET.search(text) and not _PERSON_TOO.search(_PET.sub("", text)):
         return ""  # "我家狗狗两天不吃，今天拉血": a vet's case
     kinds = clause_kinds(text)
-    if any(k in ("now", "resolved") and _IN_CARE.search(c) for c, k in kinds):
+    if _in_care(kinds):
         return ""  # "现在在医院做脑电图", "还在住院": in care already, where a call for emergency care is moot
     if _MANAGE.search(text) and _ILLNESS.search(text):
         live = [c for c, k in kinds if k == "now" and not _NO_ANCHOR.search(c)]

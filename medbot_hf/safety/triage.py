@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .context import GENERAL as _GENERAL
-from .context import all_mild, is_background, present_part, split_clauses, tells_something_now
+from .context import all_mild, in_care_in_dialogue, is_background, present_part, split_clauses, tells_something_now
 
 # Keys in priority order: when several categories match, the most specific context wins (an overdose that made
 # someone pass out is "poisoning"; a pregnant woman bleeding is "pregnancy_bleeding", not "bleeding"). The advice is
@@ -706,7 +706,8 @@ def triage(text: str, history: Sequence[str] = (), downgrade: bool = True) -> Tr
 
     result = _rule_alarm(text, downgrade)
     if result.urgent:
-        return result
+        moot = downgrade and result.category != "self_harm" and in_care_in_dialogue(history, text)
+        return NOT_URGENT if moot else result
     if len(_CONTENT.findall(text)) < _MIN_CHARS or not tells_something_now(text):
         return NOT_URGENT
     model = shipped_model()
@@ -720,6 +721,8 @@ def triage(text: str, history: Sequence[str] = (), downgrade: bool = True) -> Tr
         return alarm if _SELF_HARM_TOPIC.search(text) else NOT_URGENT
     if not _stands_now(text, lambda part: model.predict(part)[0] >= model.threshold) or all_mild(text):
         return NOT_URGENT  # nothing going on now, or only slight complaints ("轻微头痛，轻微气短胸痛")
+    if in_care_in_dialogue(history, text):
+        return NOT_URGENT  # told earlier in the dialogue: in hospital already
     if history and len(_CONTENT.findall(text)) < FOLLOW_UP_CHARS:
         dialogue = "。".join([*history, text])
         if model.predict(dialogue)[0] < model.threshold:
