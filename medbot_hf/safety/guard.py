@@ -13,7 +13,8 @@ The reply is cut into sentences (at 。！？；!?; and line breaks), and each i
   "隔三天吃一次", "吃不吃都行", "换成中药调理"), unless the sentence leaves it to a doctor ("遵医嘱", "咨询医生",
   "是否停药"), says not to ("不要自行停药"), tells what stopping would do ("擅自停药可能诱发发作"), tells what was
   done ("已经停用"), or stops food, a habit or a symptom ("戒掉酒瘾", "中止癫痫发作");
-- a self-harm method (`self_harm.py` reads them).
+- a self-harm method: a means with the deed done with it, told as a way to die or to hurt oneself (`self_harm.py`
+  has the readings in full).
 A sentence found is replaced by a short note, and the rest of the reply stays. Non-drug amounts and frequencies
 ("每天运动三十分钟", "热敷每次15分钟", "每天喝水1500毫升") and drug names alone are left alone.
 
