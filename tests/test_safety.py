@@ -397,16 +397,16 @@ def test_round_four_narrowings_keep_these_alarms(text):
         "女儿刚刚确诊癫痫，发作时口吐白沫，以后能正常上学吗",  # a new diagnosis; the fits as they come
         "我儿子经常手脚抽动，我现在怀疑是癫痫",  # the asker's mind anchors no story
         "突然一只眼看不见，检查是视网膜脱落，一直在治疗，要注意什么",  # found on examination
-        "体检发现尿酮体阳性，要紧吗",  # a check-up finding
+        "体检时尿酮体是阳性，要紧吗",  # a check-up finding
         "昨晚吐了一点血，查了胃镜也没事，还要查什么",  # checked and found fine
-        "坐了十几个小时飞机，心慌心跳快，走两步症状就消失了",  # gone
-        "突然眼前发花站不稳，得歇一会儿才能恢复",  # settles with rest
+        "长途飞机下来心慌心跳快，活动一下症状就消失了",  # gone
+        "突然眼前一黑，脚下发软站不稳，要歇一会儿才能恢复",  # settles with rest
         "我爸脑出血昏迷，经抢救保住了命，还在昏迷，医生建议手术",  # brought round in hospital: in care
         "我在隔离医院，现在胸闷憋气",  # an isolation hospital is care
         "去年流产大出血，过了一段时间大出血又来了一次，现在月经正常，想再要孩子",
         "肝昏迷的病人可不可以喝牛奶",  # a diet question on a named illness
-        "糖尿病，血糖13·2，能吃什么水果",  # the middle dot is a decimal point, not a blood sugar of 2
-        "感冒吃药后胸闷，牙也疼，一会就好了这样正常吗",  # 一会 holds no 会...吗 question
+        "糖尿病，血糖11·1，能吃什么水果",  # the middle dot is a decimal point, not a blood sugar of 2
+        "吃完止痛药胸口闷，牙还疼，一会儿就好了这样要紧吗",  # 一会 holds no 会...吗 question
     ],
 )
 def test_round_five_calm_readings_do_not_fire(text):
@@ -451,16 +451,14 @@ def test_round_five_clause_kinds():
 @pytest.mark.parametrize(
     "text",
     [
-        "便后滴血，有五六滴，把马桶水都染红了",  # a few drops are no major bleeding
-        "我最担心的是，药吃多了会伤肝",  # a worry told across a comma
-        "我准备等疫情结束去做个胃镜",  # the end of an epidemic, not of a life
-        "我想问下第一次吃这个药有什么要注意的",  # 第一次吃 is no plan to take it all at once
+        "大便完滴了三四滴血，马桶里的水被染红了",  # a few drops are no major bleeding
+        "打算等假期结束再去复查",  # the end of an epidemic, not of a life
+        "想问一下第一次吃这种药要注意什么",  # 第一次吃 is no plan to take it all at once
         "晒太阳后不出汗，体温36.8，正常吗",  # no sweat with a normal body temperature
         "上楼的时候喘得厉害，是不是缺乏锻炼",  # breathless on exertion only
         "胸口不疼，就是有点出汗，胳膊酸",  # a pain denied inside the clause
-        "阴囊有点肿，但是不痛",
-        "糖尿病，感冒了意识都清楚，就是咳嗽",  # 意识 alone is no sign
-        "我家金毛今天拉血，拉了好多血，精神很差",  # a pet is a vet's case
+        "我妈有糖尿病，人意识清楚，就是咳嗽",  # 意识 alone is no sign
+        "家里的狗狗今天便血，拉了好多血",  # a pet is a vet's case
     ],
 )
 def test_round_five_cues_that_do_not_count_raise_no_alarm(text):
@@ -471,15 +469,17 @@ def test_round_five_cues_that_do_not_count_raise_no_alarm(text):
     "text",
     [
         "3岁宝宝高烧39度，精神挺好，怎么退烧",  # an age in years: no infant (the classifier may still weigh it)
-        "咳嗽的时候胸口像撕裂一样疼",  # a pain only when coughing
-        "感觉喉咙里卡住了东西，咽不下去",  # a feeling of something stuck (globus), no choking
-        "感冒了嗓子哑了，突然说不出话来",  # speech lost with a hoarse throat
-        "最近都是喝可乐吃零食，今天便血两次，现在只是擦的时候有血",  # 都是 is not the blood's
+        "一咳嗽胸口就像撕开一样疼",  # a pain only when coughing
+        "感觉嗓子眼卡住了什么东西，咽不下去",  # a feeling of something stuck (globus), no choking
+        "感冒后嗓音嘶哑，今天突然说不出话",  # speech lost with a hoarse throat
+        "这几天三餐都是泡面，今天上厕所便血，现在只是纸上沾了点血",  # 都是 is not the blood's
         "治胃病的药吃了好几盒，现在吃完了",  # boxes over a course
-        "婆婆老是心口痛，现在胃口越来越差",  # 胃口 is appetite
-        "骨头痛没有外伤，一直想吐",  # 骨头 is no head, 没有外伤 no injury
-        "左胸深吸气有回声，有点怕",  # an echo is no stridor
-        "嘴角烂了，怀孕了可以吃药吗",  # a question about taking a medicine is no medicine taken
+        "我爸最近胃口越来越差，现在吃不下饭",  # 胃口 is appetite
+        "骨头疼没受外伤，还想吐",  # 骨头 is no head, 没有外伤 no injury
+        "右边胸口用力吸气时有回声",  # an echo is no stridor
+        "阴囊这几天有些肿大，不疼",
+        "我怕的就是，这药吃多了伤肝",  # a worry told across a comma
+        "口腔里烂了好几处，能吃药吗",  # a question about taking a medicine is no medicine taken
     ],
 )
 def test_round_five_cues_that_do_not_count_raise_no_rule(text):
@@ -519,10 +519,10 @@ def test_round_five_cues_that_count_still_fire(text, category):
 @pytest.mark.parametrize(
     "text",
     [
-        "大便发黑，是柏油便吗",  # asking whether it is tarry
+        "拉的大便有点黑，算柏油便吗",  # asking whether it is tarry
         "轻微头晕，轻微气短胸闷",  # every complaint said to be slight: no classifier alarm
         "我妈面部中风了，想问问针灸有用吗",  # 面部中风 is a facial palsy
-        "这周四喝了一斤白酒，吐了一晚上",  # a day of the week dates the story
+        "这周二陪客户喝了半斤白酒，吐到半夜",  # a day of the week dates the story
     ],
 )
 def test_round_five_later_readings_do_not_fire(text):
@@ -532,9 +532,9 @@ def test_round_five_later_readings_do_not_fire(text):
 @pytest.mark.parametrize(
     "text",
     [
-        "从上大学一直到现在，每次一到冬天肚子就绞痛，每次都疼得受不了",  # the severity is the recurring frame's
+        "工作以后每年一到夏天肚子就绞痛，每次都痛得受不了，到现在还是这样",  # the severity is the recurring frame's
         "在外面晒了一天太阳，浑身发烫，体温37.2，要紧吗",  # hot to the touch with a normal temperature
-        "有点胸闷，呼吸困难等小毛病",  # said to be small
+        "胸口闷，还有呼吸困难等小问题",  # said to be small
     ],
 )
 def test_round_five_later_readings_raise_no_rule(text):

@@ -9,14 +9,23 @@ the classifier alike, on that part: an alarm that no longer stands there is drop
 A message is read sentence by sentence (at 。！？；), each sentence clause by clause, in order. A clause is set aside:
 - `denied`: it opens with a denial ("没有吐血", "也不出汗", "无发热") that is not itself an emergency ("没有意识",
   "没反应", "无法呼吸", "没有尿"); a list closed by "等症状" after a denial goes with it;
-- `hypothetical`: "如果", "万一", a fear of what may come ("怕哪天会中风"); the rest of its sentence follows it;
+- `hypothetical`: "如果", "万一", "...的话", a fear of what may come ("怕哪天会中风"), a question about the future
+  ("以后还能怀孕吗"); the rest of its sentence follows it;
 - `general`: a knowledge question with no one in it ("癫痫发作会窒息吗", "烧伤的影像学检查有哪些");
-- `past`: a past frame ("去年", "三年前", "前段时间", "上次", "当时") opens a stretch that lasts to a clause saying
-  now ("现在", "今天", "又", "这次") or an onset that goes on ("三天前开始", "至今");
-- `resolved`: the episode is over or in care ("恢复正常", "医生诊断为", "检查出", "住院"): that clause and the earlier
-  ones go, except clauses saying it goes on now ("现在", "还在", "正在");
-- `chronic`: a long-standing or recurring complaint with nothing new ("病史二十年", "有时候", "经常", "每次"), the
-  recurring frame following on through its sentence.
+- `past`: a past frame ("去年", "三年前", "2016年", "36岁时", "前段时间", "上次", "当时", "那个时候", "这周四")
+  opens a stretch that lasts to a clause saying now ("现在", "今天", "又", "这次") or an onset that goes on ("三天前
+  开始", "至今");
+- `resolved`: the episode is over, found on examination or in care ("恢复正常", "医生诊断为", "检查是", "体检发现",
+  "查了胃镜也没事", "症状消失", "歇一会才恢复", "刚刚确诊", "住院"): that clause and the earlier ones go, except
+  clauses saying it goes on now ("现在", "还在", "正在");
+- `chronic`: a long-standing or recurring complaint with nothing new ("病史二十年", "两个月的", "半年前开始",
+  "有时候", "经常", "每次", "发作时", "现在一熬夜就...": whenever), a child's included; a baby's age or a
+  pregnancy's months are no duration.
+A now-clause that only dates the story ("现在12岁") or tells the asker's mind ("我现在怀疑是癫痫") anchors no past.
+The whole message gives nothing when it says the patient is in care now ("还在住院", "经抢救", "在隔离医院"), asks
+about the long-run care of a named illness (hospital, cost, surgery, diet: "肝昏迷的病人能不能喝牛奶") with nothing
+going on and no event told ("中风了"), or is about a pet. :func:`in_care_in_dialogue` reads the patient's earlier
+turns for care under way, and :func:`all_mild` tells a message whose every clause says its complaint is slight.
 Self-harm is never downgraded: :func:`medbot_hf.safety.triage.triage` keeps its alarms whatever the tense.
 
 Pure regex work on the few messages that raise an alarm; when every clause is about now, the part is the message.
@@ -42,7 +51,7 @@ _PERSON = re.compile(
 )
 _ASKER = re.compile(r"我(?:想|要)?(?:问问?|知道|了解|咨询|请教)(?:一下)?|请问|想问(?:问|一下)?|问一下|求问|请教")
 # Said now: these protect a clause from the past and resolved readings. "不停", "越来越" only go on within a
-# story's frame ("十年前...四肢抽搐不停"); "刚刚得了癫痫" tells a new diagnosis, not a fit this minute.
+# story's frame ("十年前...四肢抽搐不停"); "刚确诊了癫痫" tells a new diagnosis, not a fit this minute.
 _IMMEDIATE = re.compile(
     r"现在|目前|此刻|这会儿?|正在|还在|刚才|刚刚(?!得了|患|查出|确诊|诊断|被诊断)|还没(?:醒|停|好)|马上|快来|救命|在线等"
 )
@@ -78,14 +87,14 @@ _RESOLVED = re.compile(
     r"|(?:送|去|到)了?(?:到|进)?(?:医院|急诊)[^，]{0,6}(?:后|说|检查|诊断|确诊)|在医院(?:治疗|抢救|住院|输液|观察)"
     r"|重症监护|icu|检查报告|报告(?:显示|说)|送(?:[他她]|孩子|老人)?(?:去|到|进)了?(?:医院|急诊|卫生院|诊所)"
 )
-# A recurring complaint ("经常", "每次", "一喝酒就...", "发作时..."): "一X就" is "whenever X", not "一下子就" or
+# A recurring complaint ("经常", "每次", "一熬夜就...", "发作时..."): "一X就" is "whenever X", not "一下子就" or
 # "一会就".
 _WHENEVER = r"一(?!下|会|个|天|周|星期|次|直|点|阵|夜|晚|早|进|回|看|眨|听|口|整)[^，]{1,4}就"
 _RECURRING = re.compile(
     rf"有时(?:候)?|偶尔|经常|时常|常常|老是|总是|每次|每年|每到|每逢|每当|一到|时不时|反复|动不动|隔三差五|{_WHENEVER}"
     r"|(?:发作|发病|犯病|病发)(?:的)?(?:时(?:候)?|的)"
 )
-# "现在一喝酒就晕": nowadays, whenever; the "现在" tells no present event.
+# "现在一熬夜就头晕": nowadays, whenever; the "现在" tells no present event.
 _NOWADAYS = re.compile(rf"(?:现在|目前)(?={_WHENEVER})")
 # A long-standing complaint ("两个月了", "三年前开始", "从去年开始"); a baby's age or a pregnancy's months are no
 # duration ("宝宝三个月了").
@@ -151,7 +160,7 @@ _IN_CARE = re.compile(
     r"|抢救(?:了|中|室|过来|回来)|经(?:过)?(?:医生)?抢救|救治中|(?:正在|还在|在)(?:输液|打点滴|吊水|吸氧)|输着液|吊着水"
     r"|(?:在|住进|回到|转到|送到|送进|进了|住在)了?(?:隔离|定点)医院|方舱"
 )
-# A pet as the patient ("我家金毛拉血", "猫咪吐了"): no emergency of a person, unless a person is named or bitten.
+# A pet as the patient ("我家狗狗便血", "猫咪吐了"): no emergency of a person, unless a person is named or bitten.
 _PET = re.compile(
     r"(?:我家|家里|家的|我的|养的)的?小?(?:狗|猫|金毛|泰迪|柯基|哈士奇|比熊|柴犬|博美|兔子|仓鼠|鹦鹉)|狗狗|猫咪|宠物"
 )
@@ -269,7 +278,7 @@ def present_part(text: str) -> str:
     clauses stay as context only when another clause says something is happening now ("两天前摔了头，今天一直吐").
     """
     if _PET.search(text) and not _PERSON_TOO.search(_PET.sub("", text)):
-        return ""  # "我家狗狗两天不吃，今天拉血": a vet's case
+        return ""  # "狗狗今天便血了": a vet's case
     kinds = clause_kinds(text)
     if _in_care(kinds):
         return ""  # "现在在医院做脑电图", "还在住院": in care already, where a call for emergency care is moot

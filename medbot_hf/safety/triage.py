@@ -172,10 +172,10 @@ _EXERTION = (
     r"(?:上楼|爬楼|爬坡|爬山|跑步|快走|走快|运动|干活|劳累)(?:后|时|的时候|完)?{C}{0,4}"
     r"(?:喘|呼吸|上不来气|气短|气促|憋)"
 )
-# A pain only when coughing ("咳嗽的时候胸口撕裂似的痛") is the chest wall's or the pleura's, not the heart's or
+# A pain only when coughing ("一咳嗽胸口就像撕开一样疼") is the chest wall's or the pleura's, not the heart's or
 # the aorta's.
 _ON_COUGH = r"咳(?:嗽)?(?:的)?(?:时候?|时)|一咳"
-# Speech lost with a hoarse or sore throat ("嗓子哑了，说不出话") is the throat's: no aphasia, no breathlessness.
+# Speech lost with a hoarse or sore throat ("嗓音嘶哑，说不出话") is the throat's: no aphasia, no breathlessness.
 _HOARSE = r"(?:嗓子|喉咙|声音|嗓音){C}{0,3}(?:哑|嘶|疼|痛|发炎)|失声|声带"
 # Breathlessness said to be slight ("呼吸有点费劲", "轻微憋气", "有点喘不过气") is no "severe difficulty breathing".
 _MILD_BREATH = (
@@ -209,7 +209,7 @@ _SPAT_TASTE = (
     r"(?![\s\S]*(?:呕|暗红|一大口|大口|好多|很多|满口|一碗|一杯|大量|不少|不停|止不住|一直|黑|咖啡))"
 )
 # A large amount of blood, said of the blood or the stool ("拉了好多血", "大便全是血", "血很多"), not of anything
-# else in the message; a few drops ("便后滴血，有五六滴") are no major bleeding.
+# else in the message; a few drops ("便后滴了三四滴血") are no major bleeding.
 _BLOOD_AMOUNT = (
     r"(?:很多|大量|好多|一片|一大摊|满)[^，]{0,4}血|(?:全是|都是)[^，]{0,4}[血红]|血[^，]{0,4}(?:很多|大量|好多|一片|不少)"
     r"|(?:便血|拉血|血便|大便|便)[^，]{0,4}(?:很多|大量|好多|全是|都是|一片)"
@@ -226,7 +226,7 @@ _PREGNANT = rf"{_NEG}(?:怀孕|(?<!备)孕(?:{_NUM}|早|中|晚|期|妇)|妊娠|
 # complaint of days or more, or a recurring one, with no sudden onset or worsening. Strong signs (blue lips, low
 # oxygen, unable to speak, bleeding that will not stop) do not carry it.
 _LONG_STANDING = (
-    # onset, worsening or now told in a clause of its own, not of the recurring frame ("每次都疼得受不了")
+    # onset, worsening or now told in a clause of its own, not of the recurring frame ("每次都痛得受不了")
     r"!^(?![\s\S]*?(?:^|，)(?![^，]*(?:经常|老是|总是|时常|常常|偶尔|有时|时不时|反复|每次|每到|一到|每当|每逢))[^，]*?"
     r"(?:突然|忽然|一下子|猛地|越来越|加重|加剧|剧烈|受不了|救命|快不行|马上|刚才|刚刚|正在|止不住|不停"
     r"|还在|(?<!到)(?:现在|此刻|这会儿?)(?!一|每|偶尔|有时|好|没|不|还|又|就|也|已经|基本|是|的)))"
@@ -266,7 +266,7 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             _DRUG,
             _LONG_STANDING,
         ),
-        # boxes counted ("吃了4盒", "好几盒") are a course of a medicine, an overdose only when taken at once
+        # boxes counted ("吃了三盒", "好几盒") are a course of a medicine, an overdose only when taken at once
         (
             r"(?:好几|[0-9一二两三四五六七八九十]+)(?:瓶|板|盒){C}{0,8}(?:一次|一口气|一下子|全(?:部|都)?(?:吃|吞|喝|服))"
             r"|(?:一次|一口气|一下子|一顿)(?:性)?{C}{0,8}(?:好几|[0-9一二两三四五六七八九十]+)(?:瓶|板|盒)",
@@ -280,7 +280,7 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             # a worry ("担心药吃多了伤胃") or a question of cause ("是不是药吃多了"), not an overdose told
             r"!(?:怕|担心|害怕|生怕|难过|忧心|是不是|是否|会不会是){C}{0,6}(?:吃|服|用)(?:多了|过量|超量|错)"
             r"|(?:吃|服|用)(?:多了|过量|错了?){C}{0,6}还是|还是{C}{0,2}(?:吃|服|用)(?:错|多了)"
-            # ... also told as "担心的是，药吃多了...", or a saying ("药吃多了不好")
+            # ... also told as "我怕的就是，药吃多了...", or a saying ("药吃多了伤身")
             r"|(?:怕|担心|害怕|忧心)的(?:就)?是，{C}{0,6}(?:吃|服|用)(?:多了|过量|超量|错)"
             r"|(?:吃|服|用)(?:多了|过量|超量)了?{C}{0,3}(?:不好|有害|伤[胃肝肾身]|有副作用|会有副作用|会依赖)",
         ),
@@ -367,7 +367,7 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             r"|头{C}{0,3}(?:痛|疼)欲裂|头{C}{0,2}(?:像要?炸|要裂开)|剧烈头[痛疼]",
             _ONSET,
         ),
-        # speech lost with a hoarse or sore throat ("嗓子哑了，说不出话") is the throat's, not aphasia
+        # speech lost with a hoarse or sore throat ("嗓音嘶哑，说不出话") is the throat's, not aphasia
         (r"说不出话|讲不出话", _ONSET, rf"!{_HOARSE}"),
         (
             r"(?<!面部)(?<!脸部)(?<!面瘫)(?:中风|脑梗|脑卒中|脑出血|脑溢血)(?:了|发作)"  # 面部中风 is a facial palsy
@@ -469,7 +469,7 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             rf"|(?<![0-9.])4[0-2]{_TEMP_TAIL}|四十度",
             _HEAT_CALM,
         ),
-        # hot to the touch, no sweat: only without a normal body temperature told ("体温37.1", "比别人高点")
+        # hot to the touch, no sweat: only without a normal body temperature told ("体温36.8", "比平时高")
         (_HEAT, r"不出汗|无汗|滚烫|发烫|高烧|体温(?!比){C}{0,3}(?:很高|高)", _HEAT_CALM, rf"!{_NORMAL_TEMP}"),
     ],
     "hypoglycemia": [
@@ -686,9 +686,11 @@ def triage(text: str, history: Sequence[str] = (), downgrade: bool = True) -> Tr
     (:mod:`medbot_hf.safety.classifier`, loaded once on the first call) raises one if its urgency reaches its shipped
     threshold on the message and on its present part, with its most likely category, unless the message has under
     seven characters of text or every clause is background or a denial ("我没有胸痛，也不出汗",
-    "如果胸痛出冷汗怎么办"). A follow-up turn with under :data:`FOLLOW_UP_CHARS` characters of text
-    ("好的，那需要吃什么药", "三次，吐了七八次。") is too short to stand on its own: its classifier alarm must
-    also hold on the dialogue's patient turns read as one message. Self-harm is never downgraded by tense or
+    "如果胸痛出冷汗怎么办") or every clause says its complaint is slight ("轻微头晕，轻微气短"). A follow-up turn
+    with under :data:`FOLLOW_UP_CHARS` characters of text ("好的，那需要吃什么药", "三次，吐了七八次。") is too short
+    to stand on its own: its classifier alarm must also hold on the dialogue's patient turns read as one message.
+    A follow-up turn about someone the earlier turns put in hospital ("住院第三天") raises no alarm unless it says
+    they have left ("出院", "回家"). Self-harm is never downgraded by tense or
     dialogue: a rule's self-harm alarm always stands; the classifier's needs a word of that topic ("死", "活",
     "伤害", "药"...), since short unrelated turns ("我已经在上面写明了。") can score high on it.
 
@@ -748,7 +750,7 @@ def _stands_now(text: str, fires) -> bool:
 # turns, read as one message, still score urgent: answers to the doctor's questions ("两次。体温38，水样的。") hold
 # too few n-grams of their own to weigh, and most of them carry on a story told in the first turn. Round five raised
 # it from 20 to 40: on the real corpus the classifier's alarms on follow-ups of 20-40 characters were mostly a
-# stomach upset told in pieces ("吃了两片胃药，喝了点水，不过都吐了"); the rules still read every turn.
+# stomach upset told in pieces ("吃了药，喝了水，全吐了"); the rules still read every turn.
 FOLLOW_UP_CHARS = 40
 
 # Too short to weigh: a bare topic word ("发烧", "头") or a follow-up turn read out of its dialogue ("全身没力气。",
