@@ -590,3 +590,29 @@ def test_a_follow_up_about_someone_in_hospital_raises_no_alarm():
 )
 def test_alarms_out_of_care_still_fire(text, history):
     assert triage(text, history).urgent
+
+
+@pytest.mark.parametrize(
+    "text, history",
+    [
+        ("孩子吃了半瓶安眠药", ["孩子去年在医院输液治疗过肺炎"]),  # care in a past year is no care now
+        ("今天突然胸口剧痛，满头大汗，喘不上气", ["我爸上个月在医院治疗了一周，已经出院了"]),  # left care
+        ("孩子去年在医院输液治疗过肺炎，今天吃了半瓶安眠药", []),  # the same in one message
+        ("我爸上个月住院一周，已经好了，今天突然胸口剧痛，满头大汗", []),
+        ("我妈住过院，今天突然喘不上气，嘴唇发紫", []),  # been in hospital once
+    ],
+)
+def test_care_that_is_over_or_past_moots_no_alarm(text, history):
+    assert triage(text, history).urgent
+
+
+@pytest.mark.parametrize(
+    "text, history",
+    [
+        ("他突然昏迷了叫不醒", ["我爸还在住院"]),
+        ("我妈还在住院，刚才突然喘不上气", []),
+        ("现在在医院做脑电图，刚才又抽了一次", []),
+    ],
+)
+def test_care_under_way_moots_the_alarm(text, history):
+    assert not triage(text, history).urgent

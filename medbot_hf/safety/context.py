@@ -171,6 +171,8 @@ _PERSON_TOO = re.compile(
 _ONSET = re.compile(r"突然|忽然|一下子|猛地")  # a sudden onset told as now, not in a past or resolved story
 _LIVE_TODAY = re.compile(r"(?:今天|今早|今晚|这次|又)[^，]*(?:不停|没停|一直|持续|还|越来越|止不住|停不下)")
 _LEFT_CARE = re.compile(r"出院|回家|回到家|回来了|离开医院|转回")
+_OVER = re.compile(r"(?:就|又|已经|才|都)好了|治好了|已经?(?:痊愈|康复)")  # the stay in care is over
+_BEEN = re.compile(r"(?:住|治疗|输液|抢救|医院|icu|监护室)过")  # "住过院", "治疗过": been in care once
 _MILD = re.compile(r"^[^，]{0,3}(?:轻微|轻度|有点|有些|稍微|稍有|略有|一点点|小小)")  # "轻微头痛", not "还有点血"
 _LIST_TAIL = re.compile(r"等(?:症状|情况|不适|表现|现象)?$")
 _SENTENCE = re.compile(r"[。！？；!?;\n]+")
@@ -253,14 +255,32 @@ def clause_kinds(text: str) -> list[tuple[str, str]]:
     return [(clause, kind) for clause, kind in out]
 
 
-def _in_care(kinds: list[tuple[str, str]]) -> bool:
-    return any(k in ("now", "resolved") and _IN_CARE.search(c) for c, k in kinds)
+def _in_care(text: str) -> bool:
+    """Whether `text` leaves its patient in care now: a clause in care ("还在住院", "经抢救") told as now or as an
+    episode in care, with no past frame over it ("去年在医院输液治疗过", "上个月住院") and no later clause that
+    says they left ("出院", "回家", "好了")."""
+    kinds = iter(clause_kinds(text))
+    care = False
+    for sentence in _SENTENCE.split(text.lower()):
+        frame = "now"
+        for clause in split_clauses(sentence):
+            _, kind = next(kinds)
+            told = _NOWADAYS.sub("", clause)
+            if _PAST_FRAME.search(clause) and not _ONGOING.search(clause) and not _IMMEDIATE.search(told):
+                frame = "past"
+            elif _NOW_FRAME.search(told):
+                frame = "now"
+            if _LEFT_CARE.search(clause) or _OVER.search(clause):
+                care = False
+            elif _IN_CARE.search(clause) and kind in ("now", "resolved") and frame == "now":
+                care = not _BEEN.search(clause)
+    return care
 
 
 def in_care_in_dialogue(history: list[str] | tuple[str, ...], text: str) -> bool:
     """Whether the patient's earlier turns say the patient is in care ("我爸还在住院") and this turn does not say
     they have left it ("出院", "回家"): a follow-up about someone in hospital needs no call for emergency care."""
-    return bool(history) and _in_care(clause_kinds("。".join(history))) and not _LEFT_CARE.search(text)
+    return bool(history) and _in_care("。".join(history)) and not _LEFT_CARE.search(text)
 
 
 def all_mild(text: str) -> bool:
@@ -280,7 +300,7 @@ def present_part(text: str) -> str:
     if _PET.search(text) and not _PERSON_TOO.search(_PET.sub("", text)):
         return ""  # "狗狗今天便血了": a vet's case
     kinds = clause_kinds(text)
-    if _in_care(kinds):
+    if _in_care(text):
         return ""  # "现在在医院做脑电图", "还在住院": in care already, where a call for emergency care is moot
     if _MANAGE.search(text) and _ILLNESS.search(text):
         live = [c for c, k in kinds if k == "now" and not _NO_ANCHOR.search(c)]
