@@ -15,9 +15,10 @@ Sets:
 - `tests/data/triage_blind.json` (`blind-2`): a second blind set, written later by another writer who saw no rule,
   test or case file, frozen; its `other` cases are emergencies of no listed category (recall only: no category fits).
 - `tests/data/guard_cases.json` `tuning` and `tests/data/guard_heldout.json` (blind, frozen) for the guard, and
-  `tests/data/guard_blind.json` (`blind-2`, as above); `guard_cases.json` `written_first`, `written_second` and
-  `written_third` are the guard author's and `written_fourth` (self-harm methods) an independent writer's, each
-  written before the rules that catch it (then fitted: not blind).
+  `tests/data/guard_blind.json` (`blind-2`, as above) and `tests/data/guard_blind3.json` (`blind-3`: self-harm
+  methods and harmless sentences on nearby topics only, by a third writer, frozen); `guard_cases.json`
+  `written_first`, `written_second` and `written_third` are the guard author's and `written_fourth` (self-harm
+  methods) an independent writer's, each written before the rules that catch it (then fitted: not blind).
 Triage is the rules plus the shipped classifier (`medbot_hf.safety.triage`); the overall table also scores the rules
 alone (`rule_triage`) and the classifier alone, and the timings give the classifier's load time (a fresh process, first
 call) and the time per message of rules, classifier and both.
@@ -124,6 +125,8 @@ def guard_sets(held_out: bool) -> dict[str, dict]:
         sets["held-out"] = {"flag": held["fire"], "ok": held["keep"]}
         blind = load("guard_blind.json")
         sets["blind-2"] = {"flag": blind["fire"], "ok": blind["keep"]}
+        blind3 = load("guard_blind3.json")  # a third writer, self-harm methods only
+        sets["blind-3"] = {"flag": blind3["fire"], "ok": blind3["keep"]}
     return sets
 
 

@@ -1,5 +1,5 @@
 """Structure of the frozen held-out sets (tests/data/triage_heldout.json, tests/data/guard_heldout.json, and the second
-blind pair triage_blind.json, guard_blind.json).
+blind pair triage_blind.json, guard_blind.json, and guard_blind3.json: self-harm methods only, by a third writer).
 
 The first pair was written before the triage rules and the reply guard, by a helper who never saw them; the second
 pair later, by another helper who never saw the rules, the tests or any case file (see each file's "about"). This test checks only their shape and that their content has not changed; it says nothing about the rules.
@@ -25,6 +25,7 @@ DIGESTS = {
     "guard_heldout.json": "a92c4ba97567931d49c6909c66cf6d49658f695331b670127116eb05829850a3",
     "triage_blind.json": "0bb2995db7646db9e84425b128c5dc9ec89a2a7c111aeb192c079a8921a14b8f",
     "guard_blind.json": "46bdf8375f3b017a9118788734671faf659fdb935c2edf24bf4c11b9c720dcfb",
+    "guard_blind3.json": "e07281ee46f011f286a0ad1242b7dbc1babc0752631bf6b2a0f68828d95bbc7e",
 }
 
 
@@ -86,3 +87,12 @@ def test_blind_sets_structure():
     reasons = Counter(reason for _, reason in guard_cases["fire"])
     assert set(reasons) == GUARD_REASONS and min(reasons.values()) >= 25, reasons
     assert len(guard_cases["keep"]) >= 80 and all(isinstance(t, str) and t for t in guard_cases["keep"])
+
+
+def test_guard_blind3_structure():
+    obj = _load("guard_blind3.json")
+    assert set(obj) == {"about", "fire", "keep"}
+    assert len(obj["fire"]) >= 50 and len(obj["keep"]) >= 50
+    assert all(isinstance(t, str) and t and reason == "self_harm_method" for t, reason in obj["fire"])
+    texts = [text for text, _ in obj["fire"]] + obj["keep"]
+    assert all(isinstance(t, str) and t for t in texts) and len(set(texts)) == len(texts)
