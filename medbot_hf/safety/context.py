@@ -25,7 +25,7 @@ A now-clause that only dates the story ("现在12岁") or tells the asker's mind
 The whole message gives nothing when it says the patient is in care now ("还在住院", "经抢救", "在隔离医院"), asks
 about the long-run care of a named illness (hospital, cost, surgery, diet: "肝昏迷的病人能不能喝牛奶") with nothing
 going on and no event told ("中风了"), or is about a pet. :func:`in_care_in_dialogue` reads the patient's earlier
-turns for care under way, and :func:`all_mild` tells a message whose every clause says its complaint is slight.
+turns for care under way.
 Self-harm is never downgraded: :func:`medbot_hf.safety.triage.triage` keeps its alarms whatever the tense.
 
 Pure regex work on the few messages that raise an alarm; when every clause is about now, the part is the message.
@@ -88,8 +88,8 @@ _RESOLVED = re.compile(
     r"|重症监护|icu|检查报告|报告(?:显示|说)|送(?:[他她]|孩子|老人)?(?:去|到|进)了?(?:医院|急诊|卫生院|诊所)"
 )
 # A recurring complaint ("经常", "每次", "一熬夜就...", "发作时..."): "一X就" is "whenever X", not "一下子就" or
-# "一会就".
-_WHENEVER = r"一(?!下|会|个|天|周|星期|次|直|点|阵|夜|晚|早|进|回|看|眨|听|口|整)[^，]{1,4}就"
+# "一会就", nor "as soon as" told of one event with 了 ("一碰到电线就倒下了").
+_WHENEVER = r"一(?!下|会|个|天|周|星期|次|直|点|阵|夜|晚|早|进|回|看|眨|听|口|整)[^，]{1,4}就(?![^，]*了)"
 _RECURRING = re.compile(
     rf"有时(?:候)?|偶尔|经常|时常|常常|老是|总是|每次|每年|每到|每逢|每当|一到|时不时|反复|动不动|隔三差五|{_WHENEVER}"
     r"|(?:发作|发病|犯病|病发)(?:的)?(?:时(?:候)?|的)"
@@ -173,7 +173,6 @@ _LIVE_TODAY = re.compile(r"(?:今天|今早|今晚|这次|又)[^，]*(?:不停|�
 _LEFT_CARE = re.compile(r"出院|回家|回到家|回来了|离开医院|转回")
 _OVER = re.compile(r"(?:就|又|已经|才|都)好了|治好了|已经?(?:痊愈|康复)")  # the stay in care is over
 _BEEN = re.compile(r"(?:住|治疗|输液|抢救|医院|icu|监护室)过")  # "住过院", "治疗过": been in care once
-_MILD = re.compile(r"^[^，]{0,3}(?:轻微|轻度|有点|有些|稍微|稍有|略有|一点点|小小)")  # "轻微头痛", not "还有点血"
 _LIST_TAIL = re.compile(r"等(?:症状|情况|不适|表现|现象)?$")
 _SENTENCE = re.compile(r"[。！？；!?;\n]+")
 
@@ -281,13 +280,6 @@ def in_care_in_dialogue(history: list[str] | tuple[str, ...], text: str) -> bool
     """Whether the patient's earlier turns say the patient is in care ("我爸还在住院") and this turn does not say
     they have left it ("出院", "回家"): a follow-up about someone in hospital needs no call for emergency care."""
     return bool(history) and _in_care("。".join(history)) and not _LEFT_CARE.search(text)
-
-
-def all_mild(text: str) -> bool:
-    """Whether every clause of `text` says its complaint is slight ("轻微头痛，有点气短"): no emergency the
-    classifier may call, though a rule's sign still stands."""
-    clauses = split_clauses(text)
-    return bool(clauses) and all(_MILD.search(c) for c in clauses)
 
 
 def present_part(text: str) -> str:

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .context import GENERAL as _GENERAL
-from .context import all_mild, in_care_in_dialogue, is_background, present_part, split_clauses, tells_something_now
+from .context import in_care_in_dialogue, is_background, present_part, split_clauses, tells_something_now
 
 # Keys in priority order: when several categories match, the most specific context wins (an overdose that made
 # someone pass out is "poisoning"; a pregnant woman bleeding is "pregnancy_bleeding", not "bleeding"). The advice is
@@ -165,17 +165,10 @@ _SEVERE_BREATH = (
     rf"{_NEG}(?:血氧{{C}}{{0,6}}(?<![0-9])[1-8][0-9](?![0-9])|喘得?{{C}}{{0,2}}说不出话|说不出{{C}}{{0,2}}(?:话|整句)|憋死|窒息"
     r"|(?:嘴唇|口唇|指甲|脸|嘴){C}{0,4}(?:发紫|发青|青紫|紫了|青了)|三凹|往里凹|鼻翼{C}{0,2}(?:扇|煽|一张))"
 )
-# Breathlessness only on exertion ("上楼喘得厉害", "一运动就上不来气") with nothing sudden or getting worse is no
-# "severe difficulty breathing" (NHS 999: at rest, gasping, can't get words out).
-_EXERTION = (
-    r"!^(?![\s\S]*(?:突然|忽然|一下子|猛地|越来越|加重|加剧|说不出|刚才|刚刚|正在))[\s\S]*"
-    r"(?:上楼|爬楼|爬坡|爬山|跑步|快走|走快|运动|干活|劳累)(?:后|时|的时候|完)?{C}{0,4}"
-    r"(?:喘|呼吸|上不来气|气短|气促|憋)"
-)
 # A pain only when coughing ("一咳嗽胸口就像撕开一样疼") is the chest wall's or the pleura's, not the heart's or
 # the aorta's.
 _ON_COUGH = r"咳(?:嗽)?(?:的)?(?:时候?|时)|一咳"
-# Speech lost with a hoarse or sore throat ("嗓音嘶哑，说不出话") is the throat's: no aphasia, no breathlessness.
+# Speech lost with a hoarse or sore throat ("嗓音嘶哑，说不出话") is the throat's, no aphasia.
 _HOARSE = r"(?:嗓子|喉咙|声音|嗓音){C}{0,3}(?:哑|嘶|疼|痛|发炎)|失声|声带"
 # Breathlessness said to be slight ("呼吸有点费劲", "轻微憋气", "有点喘不过气") is no "severe difficulty breathing".
 _MILD_BREATH = (
@@ -392,9 +385,8 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             r"!压力|(?:休息|歇|坐){C}{0,5}(?:就好|好了|缓解|恢复|缓过来)",
             _LONG_STANDING,
             _MILD_BREATH,
-            _EXERTION,
         ),
-        (_SEVERE_BREATH, rf"!{_HOARSE}"),
+        (_SEVERE_BREATH,),
     ],
     "bleeding": [
         (
@@ -686,13 +678,12 @@ def triage(text: str, history: Sequence[str] = (), downgrade: bool = True) -> Tr
     (:mod:`medbot_hf.safety.classifier`, loaded once on the first call) raises one if its urgency reaches its shipped
     threshold on the message and on its present part, with its most likely category, unless the message has under
     seven characters of text or every clause is background or a denial ("我没有胸痛，也不出汗",
-    "如果胸痛出冷汗怎么办") or every clause says its complaint is slight ("轻微头晕，轻微气短"). A follow-up turn
-    with under :data:`FOLLOW_UP_CHARS` characters of text ("好的，那需要吃什么药", "三次，吐了七八次。") is too short
-    to stand on its own: its classifier alarm must also hold on the dialogue's patient turns read as one message.
-    A follow-up turn about someone the earlier turns put in hospital ("住院第三天") raises no alarm unless it says
-    they have left ("出院", "回家"). Self-harm is never downgraded by tense or
-    dialogue: a rule's self-harm alarm always stands; the classifier's needs a word of that topic ("死", "活",
-    "伤害", "药"...), since short unrelated turns ("我已经在上面写明了。") can score high on it.
+    "如果胸痛出冷汗怎么办"). A follow-up turn with under :data:`FOLLOW_UP_CHARS` characters of text
+    ("好的，那需要吃什么药", "三次，吐了七八次。") is too short to stand on its own: its classifier alarm must
+    also hold on the dialogue's patient turns read as one message. A follow-up turn about someone the earlier turns
+    put in hospital ("住院第三天") raises no alarm unless it says they have left ("出院", "回家"). Self-harm is never
+    downgraded by tense or dialogue: a rule's self-harm alarm always stands; the classifier's needs a word of that
+    topic ("死", "活", "伤害", "药"...), since short unrelated turns ("我已经在上面写明了。") can score high on it.
 
     Args:
         text: the patient's message, in Chinese.
@@ -721,8 +712,8 @@ def triage(text: str, history: Sequence[str] = (), downgrade: bool = True) -> Tr
         return alarm
     if category == "self_harm":
         return alarm if _SELF_HARM_TOPIC.search(text) else NOT_URGENT
-    if not _stands_now(text, lambda part: model.predict(part)[0] >= model.threshold) or all_mild(text):
-        return NOT_URGENT  # nothing going on now, or only slight complaints ("轻微头痛，轻微气短胸痛")
+    if not _stands_now(text, lambda part: model.predict(part)[0] >= model.threshold):
+        return NOT_URGENT
     if in_care_in_dialogue(history, text):
         return NOT_URGENT  # told earlier in the dialogue: in hospital already
     if history and len(_CONTENT.findall(text)) < FOLLOW_UP_CHARS:
