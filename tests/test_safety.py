@@ -630,3 +630,30 @@ def test_care_that_is_over_or_past_moots_no_alarm(text, history):
 )
 def test_care_under_way_moots_the_alarm(text, history):
     assert not triage(text, history).urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我妈高血压十几年了，平时饮食要注意什么？她今天上午开始右边手脚没力气，说话也说不清",  # a care question, today's event
+        "父亲有糖尿病，主食一顿吃多少合适，他两个小时前开始胡言乱语，一身冷汗",
+        "老公抽烟多年，今天晚上胸口像压着一块石头，出了一身汗，请问胃病吃什么药好",
+        "听别人说喝牛奶能解毒，我儿子刚才喝了几口农药，现在一直吐",  # hearsay, then a clause of the moment
+        "中午一口气吃了一整瓶安眠药，现在没什么感觉了，是不是就没事了",  # asking whether it is over resolves nothing
+    ],
+)
+def test_an_event_of_today_stands_in_a_calm_frame(text):
+    assert triage(text).urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我妈高血压十几年了，一直吃药控制，平时饮食要注意什么",  # a care question, nothing today
+        "听说安眠药吃多了会昏迷，我现在每晚睡前吃一片，要紧吗",  # hearsay, and a clause of the moment with no sign
+        "吃完药有点头晕，一会就好了这样正常吗",  # over, and asking whether that is normal
+        "我爸脑梗住院了，现在已经住了五天，还是说话不太清楚，出院后要注意什么",  # in hospital now
+    ],
+)
+def test_care_questions_and_stories_stay_calm(text):
+    assert not triage(text).urgent

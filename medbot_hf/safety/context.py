@@ -156,7 +156,7 @@ _EVENT = re.compile(r"(?:中风|脑梗|脑出血|心梗|昏迷|昏倒|晕倒|抽
 _IN_CARE = re.compile(
     r"(?:正在|还在|现在在|目前在|人在)(?:当地|本地|县|市|省|镇|乡|区)[^，去往赶送到路]{0,3}医院(?:治疗|住院|输液|抢救|吸氧|观察|icu)"
     r"|(?:正在|还在|现在在|目前在|人在|正)(?:医院|住院|icu|监护|抢救|救治|治疗|输液|吸氧|急诊)|在医院(?:里)?(?:治疗|住院|输液|观察|抢救"
-    r"|做|打|吸氧|躺|检查)|住院(?:中|期间|治疗中|观察|第[0-9一二三四五六七八九十]+天)|住着院|在住院|还在住院|住进了?(?:医院|icu|监护)|icu|重症监护|监护室"
+    r"|做|打|吸氧|躺|检查)|住院(?:中|期间|治疗中|观察|第[0-9一二三四五六七八九十]+天)|已经?住(?:院)?了?[0-9一二两三四五六七八九十几]+天|住着院|在住院|还在住院|住进了?(?:医院|icu|监护)|icu|重症监护|监护室"
     r"|抢救(?:了|中|室|过来|回来)|经(?:过)?(?:医生)?抢救|救治中|(?:正在|还在|在)(?:输液|打点滴|吊水|吸氧)|输着液|吊着水"
     r"|(?:在|住进|回到|转到|送到|送进|进了|住在)了?(?:隔离|定点)医院|方舱"
 )
@@ -170,6 +170,17 @@ _PERSON_TOO = re.compile(
 # Something going on today ("今天又抽个不停"), not a story dated today.
 _ONSET = re.compile(r"突然|忽然|一下子|猛地")  # a sudden onset told as now, not in a past or resolved story
 _LIVE_TODAY = re.compile(r"(?:今天|今早|今晚|这次|又)[^，]*(?:不停|没停|一直|持续|还|越来越|止不住|停不下)")
+# Today or hours ago ("一个多小时前开始"): a question on a named illness's care ("饮食要注意什么") still tells an
+# event of today.
+_TODAY = re.compile(
+    r"今天|今早|今晚|今儿|昨晚|昨天(?:晚上|夜里)|半夜|[0-9一两二三四五六七八九十半几]+个?多?(?:小时|钟头)(?:前|以前|之前|了)"
+)
+# A clause that asks whether the episode is over ("是不是就没事了") resolves nothing.
+_ASKING = re.compile(
+    r"(?:是不是|是否|会不会|算不算|能不能|可不可以)[^，]{0,6}(?:没事|好了|恢复|缓解|好转|止住)"
+    r"|(?:没事|好了|恢复|缓解|好转|止住)了?吧?[吗嘛么]"
+)
+_MOMENT = re.compile(r"刚才|刚刚|现在|目前|此刻|这会儿?|正在")  # a clause of the moment, not "马上" ("then")
 _LEFT_CARE = re.compile(r"出院|回家|回到家|回来了|离开医院|转回")
 _OVER = re.compile(r"(?:就|又|已经|才|都)好了|治好了|已经?(?:痊愈|康复)")  # the stay in care is over
 _BEEN = re.compile(r"(?:住|治疗|输液|抢救|医院|icu|监护室)过")  # "住过院", "治疗过": been in care once
@@ -220,7 +231,10 @@ def clause_kinds(text: str) -> list[tuple[str, str]]:
                 kind, denied = "denied", True
             else:
                 denied = False
-                hypothetical = hypothetical or _HYPOTHETICAL.search(clause) is not None
+                # a condition or hearsay runs on through its sentence, until a clause tells something of the
+                # moment ("听说喝醋能解毒，我爸刚才误喝了农药")
+                own = _HYPOTHETICAL.search(clause) is not None
+                hypothetical = own or (hypothetical and not _MOMENT.search(told))
                 if hypothetical:
                     kind = "hypothetical"
                 elif (
@@ -243,7 +257,12 @@ def clause_kinds(text: str) -> list[tuple[str, str]]:
                     kind = "chronic"
                 else:
                     kind = "now"
-            if kind in ("now", "chronic", "past") and _RESOLVED.search(clause) and not immediate:
+            if (
+                kind in ("now", "chronic", "past")
+                and _RESOLVED.search(clause)
+                and not immediate
+                and not _ASKING.search(clause)
+            ):
                 # the episode told so far is over or in care; a resolved past illness ("以前确诊过冠心病") is not
                 if not past:
                     for earlier in out:
@@ -296,7 +315,7 @@ def present_part(text: str) -> str:
         return ""  # "现在在医院做脑电图", "还在住院": in care already, where a call for emergency care is moot
     if _MANAGE.search(text) and _ILLNESS.search(text):
         live = [c for c, k in kinds if k == "now" and not _NO_ANCHOR.search(c)]
-        if not any(p.search(c) for c in live for p in (_IMMEDIATE, _LIVE_TODAY, _ONSET, _EVENT)):
+        if not any(p.search(c) for c in live for p in (_IMMEDIATE, _TODAY, _LIVE_TODAY, _ONSET, _EVENT)):
             return ""  # "女儿上周抽搐，诊断为癫痫，哪家医院好": a question about the illness, nothing going on now
     anchored = any(k == "now" and _NOW_FRAME.search(c) and not _NO_ANCHOR.search(c) for c, k in kinds)
     keep = ("now", "past", "chronic") if anchored else ("now",)
