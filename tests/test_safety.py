@@ -148,7 +148,7 @@ def test_prepend_advice_leaves_ordinary_replies_alone():
 def test_every_category_has_its_own_advice_with_no_dose():
     from medbot_hf.safety import ADVICE, guard_reply
 
-    assert len(CATEGORIES) == 33 and len(set(ADVICE.values())) == len(ADVICE)
+    assert len(CATEGORIES) == 36 and len(set(ADVICE.values())) == len(ADVICE)
     for category, advice in ADVICE.items():
         assert "120" in advice or "急诊" in advice, category
         assert not guard_reply(advice).changed, category

@@ -32,12 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from .classifier import BUCKETS, NONE, WEIGHTS_FILE, feature_ids, load_model
-from .triage import CATEGORIES, rule_triage
+from .triage import CATEGORIES, RULES_ONLY, rule_triage
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 TRAIN_FILE = HERE / "data" / "triage_train.txt"
-LABELS = (*CATEGORIES, NONE)
+LABELS = (*(c for c in CATEGORIES if c not in RULES_ONLY), NONE)
 # Words that make a corpus turn unfit as a "routine" negative even when the rules stay silent.
 RED_FLAG = re.compile(
     r"急救|急诊|120|抢救|昏迷|晕倒|晕过去|抽搐|抽风|叫不醒|不省人事|吐血|呕血|咯血|咳血|黑便|柏油|便血|大出血|止不住"

@@ -1,6 +1,6 @@
 """Red-flag triage for Chinese patient messages: spot emergencies before the model answers.
 
-The 33 categories come from published red-flag lists, not from test phrasings:
+The 36 categories come from published red-flag lists, not from test phrasings:
 - 急诊预检分诊专家共识 (Chinese emergency pre-triage expert consensus, 2018), levels I-II (resuscitation and
   emergency): cardiac arrest / unconsciousness, airway obstruction, severe breathlessness, shock, chest pain of
   cardiac origin, stroke signs, major bleeding, serious trauma, poisoning, hypoglycaemia, seizures;
@@ -45,6 +45,10 @@ ADVICE = {
         "010-82951332。有危险请拨120或110，找信任的人陪着你，并远离可能伤害自己的东西。你并不孤单。"
     ),
     "poisoning": "可能是中毒或药物过量：请立即拨打120；煤气中毒先开窗并离开现场；带上药瓶或包装去急诊，不要自行催吐。",
+    "snake_bite": (
+        "被蛇咬伤可能有毒：请立即拨打120或去最近的急诊；保持安静少动，伤肢放低不要乱动，摘下戒指手镯；"
+        "不要用嘴吸、不要切开伤口，不要冰敷。"
+    ),
     "anaphylaxis": "可能是严重过敏反应：请立即拨打120或去最近的急诊，远离过敏原；如备有肾上腺素笔请立即使用。",
     "drug_reaction": (
         "用药后皮肤起疱、脱皮、口眼溃烂或全身皮疹伴发烧，可能是严重药物反应：请立即去急诊，带上所用药物的药盒，"
@@ -54,7 +58,14 @@ ADVICE = {
     "preeclampsia": (
         "孕晚期或产后血压高，伴头痛、眼花、上腹痛或浮肿，可能是子痫前期：请立即去产科急诊或拨打120，左侧卧休息。"
     ),
+    "fetal_movement": (
+        "孕晚期胎动明显减少或消失需要当天检查：请立即去产科急诊听胎心，不要等到第二天，也不要靠吃东西或拍肚子来等胎动。"
+    ),
     "petechial_rash": "发烧伴压不褪色的皮疹（紫点、瘀斑）可能是严重感染：请立即去急诊或拨打120，不要等皮疹变多。",
+    "febrile_neutropenia": (
+        "化疗期间或服用抗甲状腺药（如甲巯咪唑）时发烧、寒战或咽痛，可能是白细胞太低引起的严重感染：请今天就去急诊"
+        "查血常规，带上用药记录。"
+    ),
     "infant_fever": "婴幼儿高烧伴精神差或颈部僵硬，或小月龄发热：请立即去最近的儿科急诊，情况危急请拨打120。",
     "child_dehydration": (
         "孩子严重脱水（长时间没有尿、哭时无泪、眼窝凹陷、精神差、喝什么吐什么）很危险：请立即去儿科急诊，"
@@ -121,6 +132,8 @@ ADVICE = {
     ),
 }
 CATEGORIES = tuple(ADVICE)
+# Added after the shipped classifier was trained (its labels are the other categories): the rules alone catch them.
+RULES_ONLY = ("snake_bite", "fetal_movement", "febrile_neutropenia")
 
 
 @dataclass(frozen=True)
@@ -228,6 +241,10 @@ _LONG_STANDING = (
     r"|半年|一段时间|这段时间|最近|近来|以来|至今))"
 )
 
+# A fever or chills: on chemotherapy or an antithyroid drug, a same-day emergency (neutropenic sepsis). The drug is
+# often told as background ("化疗三个月了"), so only the fever must stand on what happens now.
+_FEVER_NOW = rf"{_NEG}(?:发烧|发热|高烧|高热|寒战|打寒颤|打冷战|打摆子)|(?<![0-9.])(?:3[89]|4[0-2]){_TEMP_TAIL}"
+
 # Each rule is a tuple of patterns that must all match the kept text; a leading "!" means the pattern must not.
 _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
     "self_harm": [
@@ -241,6 +258,11 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             r"|(?:想|要|准备|打算|计划|想着|想过|企图|尝试)(?:去)?(?:自杀|轻生|上吊|烧炭|结束(?:自己的?)?生命)"
             r"|(?:想|要|准备|打算|计划)(?:从{C}{0,5})?(?:跳下去|跳楼|跳河|跳江|跳桥)"
             r"|(?<!没)(?<!没有)(?:自杀|轻生)的?(?:念头|想法|冲动|计划)",
+        ),
+        # Farewell signs (托付 a pet, 交代后事, a last message) with the person out of reach now.
+        (
+            r"托付|交代{C}{0,2}后事|交代好了|后事|告别|道别|诀别|永别|最后一(?:次|条|句)|谢谢{C}{0,8}(?:一直|陪|照顾)|照顾好自己",
+            r"(?:电话|微信|消息){C}{0,4}(?:不接|不回|打不通|关机)|不接电话|联系不上|找不到(?:人|她|他)|失联|关机|一个人在",
         ),
         # A planned overdose is a suicide plan first and a poisoning second.
         (r"(?:打算|准备|想(?!问|知道|了解|咨询)|要|计划){C}{0,6}(?:全|都|(?<!第)一次|一口气)(?:吃|吞|喝)", _DRUG),
@@ -378,6 +400,13 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             rf"!{_ON_COUGH}",
         ),
         (r"(?:心梗|心肌梗死?)(?:了|发作)|(?:好像|可能|是不是|怀疑){C}{0,2}(?:心梗|心肌梗|心脏病发)",),
+        # an older adult's upper-belly pain with a cold or heavy sweat can be the heart's (an inferior infarct)
+        (
+            rf"{_NEG}(?:上腹|心口|心窝|胃){{C}}{{0,6}}{_NEG}(?:痛|疼|难受|不舒服)",
+            rf"{_NEG}(?:冷汗|大汗|虚汗|一身汗|满头汗|汗{{C}}{{0,3}}(?:直流|往下|湿透))",
+            r"(?<![0-9])[5-9][0-9]岁|老人|老年|我爸|我妈|父亲|母亲|爷爷|奶奶|外公|外婆|姥姥|姥爷|冠心病|心脏病|糖尿病|高血压",
+            _LONG_STANDING,
+        ),
     ],
     "breathing": [
         (
@@ -517,6 +546,12 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             _LONG_STANDING,
         ),
         (r"(?:没|不)(?:有)?(?:放屁|排气)", r"肚子|腹", r"疼|痛|胀", r"吐|呕"),
+        (  # appendicitis: the right lower belly, worse and worse or with fever, pain on letting go
+            rf"{_NEG}(?:右下腹|右下肚|肚子右下|麦氏点|阑尾){{C}}{{0,6}}{_NEG}(?:痛|疼)",
+            r"越来越(?:痛|疼|厉害|重)|加重|发烧|发热|高烧|反跳痛|松(?:开|手){C}{0,4}(?:更|疼|痛)|走路{C}{0,4}(?:疼|痛)|直不起",
+            r"!来月经|月经|痛经|几个月|好几年|慢性阑尾炎",
+            _LONG_STANDING,
+        ),
     ],
     "testicular_torsion": [
         (
@@ -524,6 +559,27 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
             rf"突然|剧痛|疼得|痛得|剧烈|受不了|哭|肿|往上缩|上缩|恶心|{_ONSET}",
             rf"{_NEG}(?:疼|痛)",
             r"!几个月|好几个|是什么原因|需要手术吗|潮湿",
+        ),
+    ],
+    "snake_bite": [
+        (
+            r"蛇{C}{0,4}(?:咬|叮)|被{C}{0,4}蛇|毒蛇|蝮蛇|眼镜蛇|竹叶青|银环蛇|金环蛇|五步蛇|烙铁头|蝰蛇",
+            r"!预防|防蛇|梦见|梦到|做梦|蛇皮|蛇胆|蛇酒|蛇肉",
+        ),
+    ],
+    "fetal_movement": [
+        (
+            r"胎动{C}{0,6}(?:减少|少了|变少|少很多|明显少|没了|消失|停了|不动了|没有了|没动静|感觉不到|摸不到)"
+            r"|(?:感觉不到|没感觉到|感受不到|摸不到|没有|没)(?:了)?{C}{0,3}胎动(?!的)",
+            r"今天|今早|今晚|昨晚|一整天|一天|半天|[0-9一二两三四五六七八九十几半]+个?多?小时|从早上|到现在|突然|以前|之前|平时|原来",
+            r"!还没(?:有)?(?:开始)?(?:感觉|感到|摸到)?(?:到)?(?:过)?胎动|什么时候(?:开始)?(?:有|会有)胎动|几周(?:开始|才|会)|怎么数|如何数",
+        ),
+    ],
+    "febrile_neutropenia": [
+        (
+            r"化疗|放疗|靶向药|白血病|粒细胞(?:缺乏|减少|低)|白细胞{C}{0,3}(?:很低|特别低|太低|低得|只有[0-9一二两]点)"
+            r"|甲巯咪唑|他巴唑|赛治|丙硫氧嘧啶|丙基硫氧嘧啶|卡比马唑|骨髓移植|干细胞移植",
+            _FEVER_NOW,
         ),
     ],
     "vision_loss": [
@@ -728,6 +784,8 @@ def _rule_alarm(text: str, downgrade: bool) -> TriageResult:
     result = rule_triage(text)
     if not result.urgent or result.category == "self_harm" or not downgrade:
         return result
+    if result.category == "febrile_neutropenia":  # the drug may be background, the fever must be now
+        return result if _stands_now(text, re.compile(_FEVER_NOW).search) else NOT_URGENT
     return result if _stands_now(text, lambda part: rule_triage(part).urgent) else NOT_URGENT
 
 
