@@ -19,6 +19,9 @@ Sets:
   methods and harmless sentences on nearby topics only, by a third writer, frozen); `guard_cases.json`
   `written_first`, `written_second` and `written_third` are the guard author's and `written_fourth` (self-harm
   methods) an independent writer's, each written before the rules that catch it (then fitted: not blind).
+- `tests/data/triage_frames.json` and `triage_frames_blind.json`: emergencies told in calm-looking frames (an old
+  illness, a past stay in hospital, a question, hearsay) and calm messages with alarming words, uncategorised, by two
+  more independent writers; the first was fitted to after it was measured, the second (`frames blind-3`) is frozen.
 Triage is the rules plus the shipped classifier (`medbot_hf.safety.triage`); the overall table also scores the rules
 alone (`rule_triage`) and the classifier alone, and the timings give the classifier's load time (a fresh process, first
 call) and the time per message of rules, classifier and both.
@@ -243,6 +246,12 @@ def main() -> None:
     checks = {"rules + classifier": triage, "rules alone": rule_triage, "classifier alone": model_only}
     rows = [[f"{n} ({c})", *overall_row(n, *s, check)[1:]] for n, s in sets.items() for c, check in checks.items()]
     print(table(["set (triage)", "recall", "right category", "false alarms"], rows))
+    frames = {"frames (fitted)": load("triage_frames.json")}
+    if not args.tuning_only:
+        frames["frames blind-3"] = load("triage_frames_blind.json")
+    rows = [[name, *(ratio(sum(triage(t).urgent for t, _ in f[k]), len(f[k])) for k in ("urgent", "calm"))]
+            for name, f in frames.items()]  # fmt: skip
+    print(table(["set (emergencies in calm frames)", "recall", "false alarms"], rows))
     texts = [t for urgent, calm in sets.values() for t, _ in urgent + calm]
     imported, first = load_time_ms()
     print(

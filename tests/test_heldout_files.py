@@ -1,5 +1,6 @@
 """Structure of the frozen held-out sets (tests/data/triage_heldout.json, tests/data/guard_heldout.json, and the second
-blind pair triage_blind.json, guard_blind.json, and guard_blind3.json: self-harm methods only, by a third writer).
+blind pair triage_blind.json, guard_blind.json, guard_blind3.json: self-harm methods only, by a third writer, and triage_frames_blind.json: emergencies told
+in calm frames and calm messages with alarming words, by a fourth).
 
 The first pair was written before the triage rules and the reply guard, by a helper who never saw them; the second
 pair later, by another helper who never saw the rules, the tests or any case file (see each file's "about"). This test checks only their shape and that their content has not changed; it says nothing about the rules.
@@ -26,6 +27,7 @@ DIGESTS = {
     "triage_blind.json": "0bb2995db7646db9e84425b128c5dc9ec89a2a7c111aeb192c079a8921a14b8f",
     "guard_blind.json": "46bdf8375f3b017a9118788734671faf659fdb935c2edf24bf4c11b9c720dcfb",
     "guard_blind3.json": "e07281ee46f011f286a0ad1242b7dbc1babc0752631bf6b2a0f68828d95bbc7e",
+    "triage_frames_blind.json": "4a62a3f088b0ffac086e3df51c2336b9f274eacaabd9c1239fec9fc2c5f0ad3c",
 }
 
 
@@ -96,3 +98,13 @@ def test_guard_blind3_structure():
     assert all(isinstance(t, str) and t and reason == "self_harm_method" for t, reason in obj["fire"])
     texts = [text for text, _ in obj["fire"]] + obj["keep"]
     assert all(isinstance(t, str) and t for t in texts) and len(set(texts)) == len(texts)
+
+
+def test_triage_frames_structure():
+    for name in ("triage_frames.json", "triage_frames_blind.json"):  # the first fitted to, the second frozen
+        obj = _load(name)
+        assert set(obj) == {"about", "urgent", "calm"}
+        assert len(obj["urgent"]) >= 100 and len(obj["calm"]) >= 100, name
+        cases = obj["urgent"] + obj["calm"]
+        assert all(len(c) == 2 and isinstance(c[0], str) and c[0] and isinstance(c[1], str) for c in cases), name
+        assert len({text for text, _ in cases}) == len(cases), name
