@@ -14,7 +14,8 @@ The reply is cut into sentences (at 。！？；!?; and line breaks), and each i
   "是否停药"), says not to ("不要自行停药"), tells what stopping would do ("擅自停药可能诱发发作"), tells what was
   done ("已经停用"), or stops food, a habit or a symptom ("戒掉酒瘾", "中止癫痫发作");
 - a self-harm method: a means with the deed done with it, told as a way to die or to hurt oneself (`self_harm.py`
-  has the readings in full).
+  has the readings in full), backed up by a small shipped classifier (`guard_classifier.py`) on the sentences the
+  readings neither find nor clear that name a means or an end.
 A sentence found is replaced by a short note, and the rest of the reply stays. Non-drug amounts and frequencies
 ("每天运动三十分钟", "热敷每次15分钟", "每天喝水1500毫升") and drug names alone are left alone.
 
@@ -196,23 +197,31 @@ def _is_stop(sentence: str) -> bool:
     return False
 
 
-def _read(sentence: str, after_drug: bool, harm_topic: bool) -> tuple[str | None, bool]:
+def drug_positions(sentence: str) -> list[int]:
+    """Where a lowercased sentence names a medicine (a word for one, a drug-name stem, a dosage form, ...)."""
+    return [m.start() for m in _DRUG_RE.finditer(sentence)]
+
+
+def _read(sentence: str, after_drug: bool, harm_topic: bool, backstop: bool = True) -> tuple[str | None, bool]:
     """The reason a lowercased sentence must not be shown, or None; and whether it names a medicine."""
-    drugs = [m.start() for m in _DRUG_RE.finditer(sentence)]
-    if is_method(sentence, drugs, harm_topic):
+    drugs = drug_positions(sentence)
+    if is_method(sentence, drugs, harm_topic, backstop):
         return "self_harm_method", bool(drugs)
     if _is_stop(sentence):
         return "stop_medication", bool(drugs)
     return ("dose" if _is_dose(sentence, bool(drugs), after_drug) else None), bool(drugs)
 
 
-def check_sentence(sentence: str, after_drug: bool = False, harm_topic: bool = False) -> str | None:
+def check_sentence(
+    sentence: str, after_drug: bool = False, harm_topic: bool = False, backstop: bool = True
+) -> str | None:
     """The reason one sentence must not be shown (a key of :data:`NOTES`), or None.
 
     `after_drug`: the sentence before named a medicine, so "一日三次。" alone is its dosing. `harm_topic`: an earlier
     sentence spoke of suicide or self-harm without sending to care, so a means recommended here is a method.
+    `backstop`: False reads self-harm methods by the rules alone, without the classifier (for measuring them).
     """
-    return _read(sentence.lower(), after_drug, harm_topic)[0]
+    return _read(sentence.lower(), after_drug, harm_topic, backstop)[0]
 
 
 def split_sentences(text: str) -> list[str]:

@@ -18,6 +18,10 @@ Left alone: sending to care, hotlines and company ("请马上拨打12356", "不�
 not to be done ("别翻越栏杆", "几种药不要混着吃"), a risk told ("一口气吃太多药非常危险"), and the same words in
 everyday use (跳绳, 跳水, 跳楼机, 心跳, 烧烤用的木炭, 割双眼皮, 血管紧张素, 钓鱼, 施工, 晾衣服). Care refused or
 evaded is no care ("别去医院洗胃", "别人就没办法及时送你去医院").
+
+Backstop: a sentence these readings neither find nor clear (first aid, care, hotlines and safekeeping clear it) goes,
+when it is long enough and names a means or an end (`self_harm_means.may_be_method`), to a small shipped
+classifier (:mod:`medbot_hf.safety.guard_classifier`), which reads other wordings of the same methods.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from __future__ import annotations
 import re
 
 from .amounts import COUNT, MASS, NUMBER, VOLUME
-from .self_harm_means import CARE_REFUSED, FIRST_AID, told_as_method
+from .self_harm_means import CARE_REFUSED, FIRST_AID, may_be_method, told_as_method
 
 _MEANS = re.compile(
     r"药|片|粒|颗|瓶|安眠|安定|唑仑|西泮|农药|百草枯|敌敌畏|老鼠药|鼠药|除草剂|杀虫剂|氰化|氯化钾|胰岛素|煤气|一氧化碳|炭"
@@ -113,14 +117,27 @@ _SELF_HARM = re.compile(
 )
 
 
-def is_method(sentence: str, drugs: list[int], topic: bool) -> bool:
-    """Whether a lowercased sentence tells a self-harm method.
+def is_method(sentence: str, drugs: list[int], topic: bool, backstop: bool = True) -> bool:
+    """Whether a lowercased sentence tells a self-harm method: the readings, then the classifier backstop.
 
     Args:
         sentence: one sentence of a reply, lowercased.
         drugs: where the sentence names a medicine (`guard.py` finds them by form).
         topic: an earlier sentence spoke of suicide without sending to care.
+        backstop: also ask the classifier about a sentence the readings neither find nor clear (False: the readings
+            alone, for measuring them).
     """
+    found = rule_reading(sentence, drugs, topic)
+    if found is None and backstop and may_be_method(sentence):
+        from .guard_classifier import says_method  # imported here: loads numpy and the weights on first use
+
+        return says_method(sentence)
+    return bool(found)
+
+
+def rule_reading(sentence: str, drugs: list[int], topic: bool) -> bool | None:
+    """The readings alone: True for a method, False for a sentence they clear (first aid, care, a hotline, means
+    put away), None for one they neither find nor clear (the classifier backstop's candidates)."""
     if FIRST_AID.search(sentence):
         return False
     if _SELF_HARM.search(sentence) or _BUY_LETHAL.search(sentence):
@@ -137,7 +154,7 @@ def is_method(sentence: str, drugs: list[int], topic: bool) -> bool:
     if told_as_method(sentence, drugs):
         return True
     topic = topic or bool(_TOPIC.search(sentence))
-    return topic and bool((means or _MOMENT.search(sentence)) and _ADVISE.search(sentence))
+    return True if topic and (means or _MOMENT.search(sentence)) and _ADVISE.search(sentence) else None
 
 
 def topic_after(sentence: str, topic: bool) -> bool:

@@ -1,10 +1,32 @@
 """The self-harm reader's readings by what a method is: a means with the deed done with it, told as a way to die or to
-hurt oneself (`self_harm.py` has them in words, and `is_method`, which uses them).
+hurt oneself (`self_harm.py` has them in words, and `is_method`, which uses them). Also :data:`METHOD_VOCABULARY`,
+the gate of the classifier backing up these readings (:mod:`medbot_hf.safety.guard_classifier`).
 """
 
 from __future__ import annotations
 
 import re
+
+# The classifier backstop's gate: a sentence the readings below leave alone goes to the classifier only when it names a
+# means of some family (a medicine, a poison, a height, water, traffic, a blade, a cord, gas or charcoal, cold,
+# electricity, a bag over the head, starving) or an end, a death or a harm. Broader than any one reading on purpose:
+# the classifier decides, the gate keeps it off sentences that could be no method at all. A sentence of fewer than
+# BACKSTOP_MIN_CHARS characters (punctuation aside: "几楼。", "马上就要结束了。") says too little to be read as one.
+BACKSTOP_MIN_CHARS = 8
+METHOD_VOCABULARY = re.compile(
+    r"药|片|粒|颗|瓶|盒|针|安眠|安定|唑仑|西泮|胰岛素|酒|农药|毒|除草|杀虫|老鼠|氰化|氯化钾|百草枯|敌敌畏"
+    r"|楼|层|高处|天台|阳台|窗|桥|崖|跳|河|江|湖|海|水库|池塘|井|浴缸|石头|铁轨|轨道|铁路|火车|地铁|车|马路|公路"
+    r"|刀|割|划|腕|血管|动脉|静脉|颈|脖子|绳|带|围巾|挂|吊|勒|缠|套|塑料袋|炭|煤气|燃气|尾气"
+    r"|冻|雪|冰|电|插座|饿|绝食|不吃不喝|烫|烟头|掐|撞"
+    r"|死|亡|命|自杀|轻生|自尽|自残|伤害自己|结束|解脱|了断|了结|走了|想走|过去了|醒不|不醒|醒过来|救|痛苦|活不|不想活|遗书|后事"
+)
+_PUNCTUATION = re.compile(r"[\s。！？；!?;.，,、：:（）()“”\"']")
+
+
+def may_be_method(sentence: str) -> bool:
+    """The classifier backstop's gate: a sentence long enough that names a means or an end (above)."""
+    return len(_PUNCTUATION.sub("", sentence)) >= BACKSTOP_MIN_CHARS and bool(METHOD_VOCABULARY.search(sentence))
+
 
 # A deed with a means of one family (a medicine is read by its amount, below). Each alternative ties the means to the
 # act near it, so the same words in other uses stay ("跳绳", "心跳", "割草机", "烧烤用的木炭", "站在马路中间拍照").

@@ -143,20 +143,22 @@ def build_sets(args: argparse.Namespace, validate: bool) -> tuple[list, list]:
     return train, val
 
 
-def fit(train: list, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression on hashed n-grams with torch; returns `(weight, bias)` as float32 arrays."""
+def fit(train: list, args: argparse.Namespace, labels: tuple[str, ...] = LABELS) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression on hashed n-grams with torch; returns `(weight, bias)` as float32 arrays.
+
+    Also the guard classifier's fit (:mod:`medbot_hf.safety.train_guard`), with its own `labels` (`none` last)."""
     import torch
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     ids = [torch.from_numpy(feature_ids(t)) for t, _ in train]
-    labels = torch.tensor([LABELS.index(label) for _, label in train])
-    class_weight = torch.ones(len(LABELS))
-    class_weight[LABELS.index(NONE)] = args.none_weight
-    bag = torch.nn.EmbeddingBag(BUCKETS, len(LABELS), mode="sum")
+    targets = torch.tensor([labels.index(label) for _, label in train])
+    class_weight = torch.ones(len(labels))
+    class_weight[labels.index(NONE)] = args.none_weight
+    bag = torch.nn.EmbeddingBag(BUCKETS, len(labels), mode="sum")
     torch.nn.init.zeros_(bag.weight)
-    bias = torch.nn.Parameter(torch.zeros(len(LABELS)))
+    bias = torch.nn.Parameter(torch.zeros(len(labels)))
     optimizer = torch.optim.Adam([bag.weight, bias], lr=args.learning_rate)
     generator = torch.Generator().manual_seed(args.seed)
     for epoch in range(args.epochs):
@@ -166,7 +168,7 @@ def fit(train: list, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
             offsets = torch.tensor([0] + [len(ids[i]) for i in batch[:-1]]).cumsum(0)
             scale = torch.cat([torch.full((len(ids[i]),), len(ids[i]) ** -0.5) for i in batch])
             logits = bag(flat, offsets, per_sample_weights=scale) + bias
-            loss = torch.nn.functional.cross_entropy(logits, labels[batch], weight=class_weight)
+            loss = torch.nn.functional.cross_entropy(logits, targets[batch], weight=class_weight)
             loss = loss + args.l2 * bag.weight.pow(2).sum()
             optimizer.zero_grad()
             loss.backward()
@@ -176,10 +178,12 @@ def fit(train: list, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     return bag.weight.detach().numpy().copy(), bias.detach().numpy().copy()
 
 
-def save(path: Path, weight: np.ndarray, bias: np.ndarray, threshold: float, info: dict) -> None:
+def save(
+    path: Path, weight: np.ndarray, bias: np.ndarray, threshold: float, info: dict, labels: tuple[str, ...] = LABELS
+) -> None:
     from safetensors.numpy import save_file
 
-    meta = {"labels": json.dumps(LABELS), "threshold": json.dumps(threshold)}
+    meta = {"labels": json.dumps(labels), "threshold": json.dumps(threshold)}
     meta |= {k: json.dumps(v, ensure_ascii=False) for k, v in sorted(info.items())}
     save_file({"weight": weight.astype(np.float16), "bias": bias.astype(np.float32)}, str(path), metadata=meta)
 
