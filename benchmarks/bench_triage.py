@@ -6,6 +6,7 @@
     python benchmarks/bench_triage.py --corpus --sample 100 --seed 2026 --labels benchmarks/triage_handcheck.json
     python benchmarks/bench_triage.py --corpus --sample 100 --seed 2027 --labels benchmarks/triage_handcheck_2027.json
     python benchmarks/bench_triage.py --corpus --sample 100 --seed 2028 --labels benchmarks/triage_handcheck_2028.json
+    python benchmarks/bench_triage.py --corpus --sample 100 --seed 2029 --labels benchmarks/triage_handcheck_2029.json
     python benchmarks/bench_triage.py --tuning_only   # while changing rules: the held-out sets stay unread
     python benchmarks/bench_triage.py --tuning_only --guard_corpus   # ... and the guard over every doctor turn
 
