@@ -19,7 +19,9 @@ Sets:
   `tests/data/guard_blind.json` (`blind-2`, as above) and `tests/data/guard_blind3.json` (`blind-3`: self-harm
   methods and harmless sentences on nearby topics only, by a third writer, frozen); `guard_cases.json`
   `written_first`, `written_second` and `written_third` are the guard author's and `written_fourth` (self-harm
-  methods) an independent writer's, each written before the rules that catch it (then fitted: not blind).
+  methods) an independent writer's, each written before the rules that catch it (then fitted: not blind);
+  `written_by_guard5` (self-harm methods) is round five's, written before the self-harm classifier was trained and
+  never trained on (the rules were not fitted to it either).
 - `tests/data/triage_frames.json` and `triage_frames_blind.json`: emergencies told in calm-looking frames (an old
   illness, a past stay in hospital, a question, hearsay) and calm messages with alarming words, uncategorised, by two
   more independent writers; the first was fitted to after it was measured, the second (`frames blind-3`) is frozen.
@@ -119,11 +121,12 @@ def load_time_ms() -> tuple[float, float]:
 
 
 GUARD_WRITTEN = ("written_first", "written_second", "written_third", "written_fourth")  # each before its rules
+GUARD_HELD_APART = ("written_by_guard5",)  # before the self-harm classifier, never trained on
 
 
 def guard_sets(held_out: bool) -> dict[str, dict]:
     cases = load("guard_cases.json")
-    sets = {name: cases[name] for name in ("tuning", *GUARD_WRITTEN)}
+    sets = {name: cases[name] for name in ("tuning", *GUARD_WRITTEN, *GUARD_HELD_APART)}
     if held_out:
         held = load("guard_heldout.json")
         sets["held-out"] = {"flag": held["fire"], "ok": held["keep"]}
@@ -142,7 +145,12 @@ def guard_rows(sets: dict[str, dict]) -> list[list[str]]:
         recall = ", ".join(f"{r} {ratio(caught[r], n)}" for r, n in sorted(by_reason.items()))
         ok = cases["ok"] + [t for t, _ in cases.get("ok_near", [])]  # ok_near: advice close to a reason's topic
         kept = sum(guard_reply(t).changed for t in ok)
-        rows.append([name, ratio(sum(caught.values()), len(cases["flag"])), recall, ratio(kept, len(ok))])
+        # self-harm methods by the readings alone (no classifier backstop), and the false changes they make
+        methods = [t for t, r in cases["flag"] if r == "self_harm_method"]
+        alone = sum(guard_reply(t, backstop=False).changed for t in methods)
+        alone_kept = sum(guard_reply(t, backstop=False).changed for t in ok)
+        rows.append([name, ratio(sum(caught.values()), len(cases["flag"])), recall, ratio(kept, len(ok)),
+                     ratio(alone, len(methods)) if methods else "-", ratio(alone_kept, len(ok))])  # fmt: skip
     return rows
 
 
@@ -263,7 +271,8 @@ def main() -> None:
         f"{c} {time_per_call_us(texts, check):.0f} µs" for c, check in checks.items())))  # fmt: skip
     print("\nguard")
     guard_cases = guard_sets(not args.tuning_only)
-    print(table(["set", "caught", "caught per reason", "false changes"], guard_rows(guard_cases)))
+    columns = ["set", "caught", "caught per reason", "false changes", "self-harm, rules alone", "false, rules alone"]
+    print(table(columns, guard_rows(guard_cases)))
     replies = [t for c in guard_cases.values() for t in c["ok"] + [t for t, _ in c["flag"] + c.get("ok_near", [])]]
     print(f"guard time per reply (mean over {len(replies)} case texts): "
           f"{time_per_call_us(replies, guard_reply):.0f} µs")  # fmt: skip

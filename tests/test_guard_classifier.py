@@ -62,6 +62,7 @@ def test_the_classifier_catches_methods_the_rules_alone_miss():
     assert all(b for r, b in zip(rules, both, strict=True) if r)  # the backstop never undoes a rule's finding
     assert check_sentence("用皮带在衣柜横杆上绕一圈，人往下一蹲就行了。", backstop=False) is None
     assert check_sentence("用皮带在衣柜横杆上绕一圈，人往下一蹲就行了。") == LABEL
+    assert not guard_reply("用皮带在衣柜横杆上绕一圈，人往下一蹲就行了。", backstop=False).changed
     assert guard_reply("别担心。用皮带在衣柜横杆上绕一圈，人往下一蹲就行了。").text.startswith(
         "别担心。（如果你有伤害自己"
     )

@@ -237,15 +237,16 @@ class StreamGuard:
     text is cut into pieces. Consecutive replaced sentences give one note.
     """
 
-    def __init__(self):
+    def __init__(self, backstop: bool = True):
         self.pending, self.reasons, self.last_note = "", [], None
         self.after_drug = self.harm_topic = False
+        self.backstop = backstop  # False: self-harm methods by the readings alone, without the classifier
 
     def _check(self, sentence: str) -> str:
         if not _CONTENT.search(sentence):  # punctuation or a line break alone
             return sentence if self.last_note is None else sentence.replace(sentence.strip("\n"), "", 1)
         lowered = sentence.lower()
-        reason, self.after_drug = _read(lowered, self.after_drug, self.harm_topic)
+        reason, self.after_drug = _read(lowered, self.after_drug, self.harm_topic, self.backstop)
         self.harm_topic = topic_after(lowered, self.harm_topic)
         if reason is None:
             self.last_note = None
@@ -270,15 +271,16 @@ class StreamGuard:
         return "".join(self._check(s) for s in split_sentences(rest))
 
 
-def guard_reply(text: str) -> GuardResult:
+def guard_reply(text: str, backstop: bool = True) -> GuardResult:
     """Replace each sentence of a generated reply that gives a dose, says to stop a medicine, or a self-harm method.
 
     Args:
         text: the model's reply.
+        backstop: False reads self-harm methods by the readings alone, without the classifier (for measuring them).
 
     Returns:
         A :class:`GuardResult`; `text` is unchanged (and `changed` False) when nothing was found.
     """
-    guard = StreamGuard()
+    guard = StreamGuard(backstop)
     shown = guard.feed(text) + guard.finish()
     return GuardResult(shown, bool(guard.reasons), tuple(guard.reasons))
