@@ -12,7 +12,8 @@ The weights ship in the package (`data/guard_classifier.safetensors`, float16, 2
 the training script's own validation split and the real doctor-turn change rate, never on a held-out test set. They
 are built by `python -m medbot_hf.safety.train_guard` (see that module), reproducible from its seed; the file also
 stores the float32 model's probabilities on a few probe sentences, which the tests compare with the shipped model.
-The file loads once, lazily, on the first sentence that reaches the gate (a few milliseconds).
+The file loads once, lazily, on the first sentence that reaches the gate (about 0.2 s with numpy and safetensors;
+measured in the README), and a sentence then takes about 0.15 ms.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ Run it from the repository root. The model and its fit are the triage classifier
 The threshold comes first: a fit with 20% of the case sentences set apart by the seed, scored on them and on other
 doctor turns (a second seeded sample, none trained on) through the gate the guard uses. It is the lowest threshold
 at which the classifier changes at most `--max_corpus_rate` of those turns and at most `--max_false` of the
-validation negatives; then the same fit on all the data gives the weights. Same seed and data, same weights.
+validation negatives; then the same fit on all the data gives the weights. Same seed and data, same weights
+(a rebuild of the shipped file gave the same tensors and metadata; the file's bytes can differ in the header's order).
 """
 
 from __future__ import annotations
