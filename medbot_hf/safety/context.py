@@ -216,6 +216,12 @@ def tells_something_now(text: str) -> bool:
 
 def clause_kinds(text: str) -> list[tuple[str, str]]:
     """`(clause, kind)` pairs in message order; kind is "now" or why the clause is set aside (see the module doc)."""
+    return [(clause, kind) for clause, kind, _ in _read_clauses(text)]
+
+
+def _read_clauses(text: str) -> list[tuple[str, str, str]]:
+    """`(clause, kind, frame)` for each clause of the lowercased `text`: :func:`clause_kinds` with the time frame
+    ("past" or "now") each clause is told in, which a past-framed sentence carries on."""
     text = text.lower()
     person = _PERSON.search(_ASKER.sub("", text)) is not None
     out: list[list[str]] = []
@@ -269,29 +275,20 @@ def clause_kinds(text: str) -> list[tuple[str, str]]:
                         if earlier[1] in ("now", "chronic", "past") and not _IMMEDIATE.search(earlier[0]):
                             earlier[1] = "resolved"
                 kind = "resolved"
-            out.append([clause, kind])
-    return [(clause, kind) for clause, kind in out]
+            out.append([clause, kind, frame])
+    return [(clause, kind, frame) for clause, kind, frame in out]
 
 
 def _in_care(text: str) -> bool:
     """Whether `text` leaves its patient in care now: a clause in care ("还在住院", "经抢救") told as now or as an
     episode in care, with no past frame over it ("去年在医院输液治疗过", "上个月住院") and no later clause that
     says they left ("出院", "回家", "好了")."""
-    kinds = iter(clause_kinds(text))
     care = False
-    for sentence in _SENTENCE.split(text.lower()):
-        frame = "now"
-        for clause in split_clauses(sentence):
-            _, kind = next(kinds)
-            told = _NOWADAYS.sub("", clause)
-            if _PAST_FRAME.search(clause) and not _ONGOING.search(clause) and not _IMMEDIATE.search(told):
-                frame = "past"
-            elif _NOW_FRAME.search(told):
-                frame = "now"
-            if _LEFT_CARE.search(clause) or _OVER.search(clause):
-                care = False
-            elif _IN_CARE.search(clause) and kind in ("now", "resolved") and frame == "now":
-                care = not _BEEN.search(clause)
+    for clause, kind, frame in _read_clauses(text):
+        if _LEFT_CARE.search(clause) or _OVER.search(clause):
+            care = False
+        elif _IN_CARE.search(clause) and kind in ("now", "resolved") and frame == "now":
+            care = not _BEEN.search(clause)
     return care
 
 
