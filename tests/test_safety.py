@@ -657,3 +657,12 @@ def test_an_event_of_today_stands_in_a_calm_frame(text):
 )
 def test_care_questions_and_stories_stay_calm(text):
     assert not triage(text).urgent
+
+
+def test_a_context_term_reads_background_the_downgrade_keeps():
+    # "~" terms read the whole message: the drug told as background still counts, the fever must be now
+    assert triage("我妈化疗三个月了，今天发烧38.6度，还打寒战").category == "febrile_neutropenia"
+    assert triage("甲亢吃甲巯咪唑一个月了，昨天开始发高烧，嗓子很疼").category == "febrile_neutropenia"
+    assert not triage("去年化疗的时候发过一次高烧，现在复查都正常").urgent  # the fever is past too
+    assert rule_triage("今天发烧38.6度", context="我妈化疗三个月了，今天发烧38.6度").urgent
+    assert not rule_triage("今天发烧38.6度").urgent  # without the context, no drug

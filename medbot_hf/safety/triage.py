@@ -241,11 +241,9 @@ _LONG_STANDING = (
     r"|半年|一段时间|这段时间|最近|近来|以来|至今))"
 )
 
-# A fever or chills: on chemotherapy or an antithyroid drug, a same-day emergency (neutropenic sepsis). The drug is
-# often told as background ("化疗三个月了"), so only the fever must stand on what happens now.
-_FEVER_NOW = rf"{_NEG}(?:发烧|发热|高烧|高热|寒战|打寒颤|打冷战|打摆子)|(?<![0-9.])(?:3[89]|4[0-2]){_TEMP_TAIL}"
-
-# Each rule is a tuple of patterns that must all match the kept text; a leading "!" means the pattern must not.
+# Each rule is a tuple of patterns that must all match the kept text; a leading "!" means the pattern must not, and a
+# leading "~" that it reads the whole message, any tense, as context the downgrade keeps ("化疗三个月了" before a fever
+# today); "~!" both.
 _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
     "self_harm": [
         (
@@ -577,9 +575,9 @@ _RULE_TEXT: dict[str, list[tuple[str, ...]]] = {
     ],
     "febrile_neutropenia": [
         (
-            r"化疗|放疗|靶向药|白血病|粒细胞(?:缺乏|减少|低)|白细胞{C}{0,3}(?:很低|特别低|太低|低得|只有[0-9一二两]点)"
+            r"~化疗|放疗|靶向药|白血病|粒细胞(?:缺乏|减少|低)|白细胞{C}{0,3}(?:很低|特别低|太低|低得|只有[0-9一二两]点)"
             r"|甲巯咪唑|他巴唑|赛治|丙硫氧嘧啶|丙基硫氧嘧啶|卡比马唑|骨髓移植|干细胞移植",
-            _FEVER_NOW,
+            rf"{_NEG}(?:发烧|发热|高烧|高热|寒战|打寒颤|打冷战|打摆子)|(?<![0-9.])(?:3[89]|4[0-2]){_TEMP_TAIL}",
         ),
     ],
     "vision_loss": [
@@ -693,22 +691,30 @@ _PRESENT = re.compile(
 )
 
 
-def _compile(rule: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], bool], ...]:
-    """Compile one rule into `(pattern, wanted)` pairs, `{C}` standing for one in-clause character."""
-    return tuple((re.compile(term.lstrip("!").replace("{C}", _C)), not term.startswith("!")) for term in rule)
+def _compile(rule: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], bool, bool], ...]:
+    """Compile one rule into `(pattern, wanted, reads the context)` triples, `{C}` standing for one in-clause
+    character."""
+    terms = [(term.removeprefix("~"), term.startswith("~")) for term in rule]
+    return tuple(
+        (re.compile(term.removeprefix("!").replace("{C}", _C)), not term.startswith("!"), context)
+        for term, context in terms
+    )
 
 
 _RULES = {category: [_compile(rule) for rule in _RULE_TEXT[category]] for category in CATEGORIES}
 
 
-def rule_triage(text: str) -> TriageResult:
+def rule_triage(text: str, context: str | None = None) -> TriageResult:
     """The rules alone: the first category in :data:`CATEGORIES` order whose rule matches, or :data:`NOT_URGENT`.
 
     Args:
         text: the patient's message, in Chinese.
+        context: the message `text` was cut from (the downgrade passes what happens now as `text`): what a rule's
+            "~" context terms read. Default: `text` itself.
     """
     clauses = split_clauses(text)
     whole = "，".join(clauses)
+    around = whole if context is None else "，".join(split_clauses(context))
     kept = "，".join(c for c in clauses if not is_background(c))
     known = _KNOWN_CONDITION.search(whole)
     if (known or _GENERAL.search(whole)) and (known or _STORY.search(whole)) and not _PRESENT.search(kept):
@@ -716,8 +722,8 @@ def rule_triage(text: str) -> TriageResult:
     for category, rules in _RULES.items():
         scope = whole if category == "self_harm" else kept
         for rule in rules:  # plain loops: this is the hot path, about 100 patterns per calm message
-            for pattern, wanted in rule:
-                if (pattern.search(scope) is None) is wanted:
+            for pattern, wanted, reads_context in rule:
+                if (pattern.search(around if reads_context else scope) is None) is wanted:
                     break
             else:
                 return TriageResult(urgent=True, category=category, advice=ADVICE[category])
@@ -784,9 +790,7 @@ def _rule_alarm(text: str, downgrade: bool) -> TriageResult:
     result = rule_triage(text)
     if not result.urgent or result.category == "self_harm" or not downgrade:
         return result
-    if result.category == "febrile_neutropenia":  # the drug may be background, the fever must be now
-        return result if _stands_now(text, re.compile(_FEVER_NOW).search) else NOT_URGENT
-    return result if _stands_now(text, lambda part: rule_triage(part).urgent) else NOT_URGENT
+    return result if _stands_now(text, lambda part: rule_triage(part, context=text).urgent) else NOT_URGENT
 
 
 def _stands_now(text: str, fires) -> bool:
