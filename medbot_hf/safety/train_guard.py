@@ -36,7 +36,7 @@ from .guard import check_sentence, drug_positions, split_sentences
 from .guard_classifier import LABEL, WEIGHTS_FILE
 from .self_harm import rule_reading
 from .self_harm_means import may_be_method
-from .train_triage import fit, save
+from .train_triage import add_fit_arguments, fit, save
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -148,12 +148,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max_corpus_rate", type=float, default=0.0001, help="doctor turns the model may change")
     parser.add_argument("--max_false", type=float, default=0.01, help="validation negatives the model may change")
     parser.add_argument("--validate", action="store_true", help="only the 80/20 fit and threshold sweep; no write")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--batch_size", type=int, default=32)
-    parser.add_argument("--learning_rate", type=float, default=0.05)
-    parser.add_argument("--l2", type=float, default=1e-6, help="squared-weight penalty per batch")
-    parser.add_argument("--none_weight", type=float, default=1.0, help="loss weight of the `none` class")
+    add_fit_arguments(parser)
     return parser
 
 

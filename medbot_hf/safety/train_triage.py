@@ -196,13 +196,18 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--corpus_negatives", type=int, default=3000, help="corpus turns to sample as routine")
     parser.add_argument("--validate", action="store_true", help="only the 80/20 fit and threshold sweep; no write")
     parser.add_argument("--target_recall", type=float, default=0.95, help="combined recall the threshold must keep")
+    add_fit_arguments(parser)
+    return parser
+
+
+def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options :func:`fit` reads (seed and optimisation), shared with `train_guard`."""
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--learning_rate", type=float, default=0.05)
     parser.add_argument("--l2", type=float, default=1e-6, help="squared-weight penalty per batch")
     parser.add_argument("--none_weight", type=float, default=1.0, help="loss weight of the `none` class")
-    return parser
 
 
 def main(args: argparse.Namespace) -> None:
